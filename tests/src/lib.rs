@@ -1,0 +1,244 @@
+//! Runs conformance vectors (`tests/vectors/FORMAT.md`) through the core and reports outcomes in
+//! the "Runner output" format. A runner never reads `expect` or `valid`: comparing is a separate
+//! step ([`compare`]).
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use cryptr_guard_core::{KeySet, KeySetOptions, Options, RequiredClaims, Validator, verify_raw};
+use serde_json::{Value, json};
+
+pub mod compare;
+
+/// A runner failure that is not a validation outcome (unreadable file, bad vector format).
+pub type Failure = String;
+
+/// Every `*.json` vector file under the given files or folders, each folder sorted by path.
+pub fn vector_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Failure> {
+    let mut files = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            let mut found = Vec::new();
+            collect(path, &mut found)?;
+            found.sort();
+            files.extend(found);
+        } else {
+            files.push(path.clone());
+        }
+    }
+    Ok(files)
+}
+
+fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), Failure> {
+    let entries = fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    for entry in entries {
+        let path = entry.map_err(|e| format!("{}: {e}", dir.display()))?.path();
+        if path.is_dir() {
+            collect(&path, out)?;
+        } else if path.extension().is_some_and(|x| x == "json") {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// Runs every case of one vector file; one output line per case, in file order.
+pub fn run_file(path: &Path) -> Result<Vec<String>, Failure> {
+    let text = fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let group: Value =
+        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    let at = |what: &str| format!("{}: {what}", path.display());
+    if let Some(cases) = group.get("cases").and_then(Value::as_array) {
+        let document = match (group.get("jwks_raw"), group.get("jwks")) {
+            (Some(Value::String(raw)), _) => raw.clone().into_bytes(),
+            (_, Some(jwks)) => serde_json::to_vec(jwks).map_err(|e| at(&e.to_string()))?,
+            _ => return Err(at("a token group needs jwks or jwks_raw")),
+        };
+        let keys = KeySet::from_jwks_with(&document, &key_set_options(&group).map_err(|e| at(&e))?);
+        cases
+            .iter()
+            .map(|case| token_case(case, &keys).map_err(|e| at(&e)))
+            .collect()
+    } else if let Some(cases) = group.get("jwks_cases").and_then(Value::as_array) {
+        cases
+            .iter()
+            .map(|c| jwks_case(c).map_err(|e| at(&e)))
+            .collect()
+    } else if let Some(cases) = group.get("raw_cases").and_then(Value::as_array) {
+        cases
+            .iter()
+            .map(|c| raw_case(c).map_err(|e| at(&e)))
+            .collect()
+    } else {
+        Err(at("no cases, jwks_cases or raw_cases"))
+    }
+}
+
+fn name(case: &Value) -> Result<&str, Failure> {
+    case.get("name")
+        .and_then(Value::as_str)
+        .ok_or_else(|| "a case without a name".to_string())
+}
+
+fn key_set_options(holder: &Value) -> Result<KeySetOptions, Failure> {
+    let options = KeySetOptions::default();
+    match holder
+        .get("jwks_options")
+        .and_then(|o| o.get("min_rsa_bits"))
+    {
+        None => Ok(options),
+        Some(bits) => {
+            let bits = bits
+                .as_u64()
+                .and_then(|b| u32::try_from(b).ok())
+                .ok_or("min_rsa_bits is not an integer")?;
+            options.with_min_rsa_bits(bits).map_err(|e| e.to_string())
+        }
+    }
+}
+
+fn strings(value: Option<&Value>, what: &str) -> Result<Vec<String>, Failure> {
+    match value {
+        Some(Value::String(s)) => Ok(vec![s.clone()]),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|i| {
+                i.as_str()
+                    .map(String::from)
+                    .ok_or(format!("{what}: not a string"))
+            })
+            .collect(),
+        _ => Err(format!("{what}: missing or not a string/list")),
+    }
+}
+
+/// The validator for a token case's `options`.
+pub fn validator(options: &Value) -> Result<Validator, Failure> {
+    let issuers = strings(options.get("issuer"), "issuer")?;
+    let audiences = strings(options.get("audiences"), "audiences")?;
+    let required = strings(options.get("required_claims"), "required_claims")?;
+    let required = RequiredClaims::from_names(required.iter().map(String::as_str))
+        .map_err(|e| e.to_string())?;
+    let leeway = options
+        .get("leeway")
+        .and_then(Value::as_u64)
+        .ok_or("leeway")?;
+    let max_len = options
+        .get("max_token_len")
+        .and_then(Value::as_u64)
+        .and_then(|n| usize::try_from(n).ok())
+        .ok_or("max_token_len")?;
+    let typ = match options.get("typ") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(t)) => Some(t.clone()),
+        Some(_) => return Err("typ: not a string or null".into()),
+    };
+    let options = Options::new("", "")
+        .issuers(issuers)
+        .audiences(audiences)
+        .leeway(leeway)
+        .required_claims(required)
+        .max_token_len(max_len)
+        .typ(typ);
+    Validator::new(options).map_err(|e| e.to_string())
+}
+
+fn token_case(
+    case: &Value,
+    keys: &Result<KeySet, cryptr_guard_core::Error>,
+) -> Result<String, Failure> {
+    let name = name(case)?;
+    let token = case.get("token").and_then(Value::as_str).ok_or("token")?;
+    let now = case.get("now").and_then(Value::as_u64).ok_or("now")?;
+    let validator = validator(case.get("options").ok_or("options")?)?;
+    let outcome = match keys {
+        Err(e) => Err(*e),
+        Ok(keys) => validator.validate(token.as_bytes(), keys, now),
+    };
+    Ok(match outcome {
+        Ok(verified) => format!(
+            "{{\"name\":{},\"valid\":true,\"kid\":{},\"claims\":{}}}",
+            json!(name),
+            json!(verified.kid()),
+            minify(verified.payload_str())
+        ),
+        Err(e) => json!({"name": name, "valid": false, "error": e.code()}).to_string(),
+    })
+}
+
+fn jwks_case(case: &Value) -> Result<String, Failure> {
+    let name = name(case)?;
+    let document = match (case.get("jwks_raw"), case.get("jwks_raw_hex")) {
+        (Some(Value::String(raw)), _) => raw.clone().into_bytes(),
+        (_, Some(Value::String(hex))) => from_hex(hex)?,
+        _ => return Err(format!("{name}: jwks_raw or jwks_raw_hex")),
+    };
+    Ok(
+        match KeySet::from_jwks_with(&document, &key_set_options(case)?) {
+            Ok(keys) => json!({
+                "name": name,
+                "usable_kids": keys.kids().collect::<Vec<_>>(),
+                "skipped": keys.skipped().len(),
+            }),
+            Err(e) => json!({"name": name, "error": e.code()}),
+        }
+        .to_string(),
+    )
+}
+
+fn raw_case(case: &Value) -> Result<String, Failure> {
+    let name = name(case)?;
+    let jwk = case.get("jwk").ok_or("jwk")?;
+    let member = |m: &str| jwk.get(m).and_then(Value::as_str).unwrap_or_default();
+    let msg = from_hex(
+        case.get("msg_hex")
+            .and_then(Value::as_str)
+            .ok_or("msg_hex")?,
+    )?;
+    let sig = from_hex(
+        case.get("sig_hex")
+            .and_then(Value::as_str)
+            .ok_or("sig_hex")?,
+    )?;
+    let valid = verify_raw(member("n").as_bytes(), member("e").as_bytes(), &msg, &sig);
+    Ok(json!({"name": name, "valid": valid}).to_string())
+}
+
+/// Decodes hexadecimal text.
+pub fn from_hex(hex: &str) -> Result<Vec<u8>, Failure> {
+    if hex.len() % 2 != 0 {
+        return Err("odd-length hex".into());
+    }
+    (0..hex.len())
+        .step_by(2)
+        .map(|i| {
+            hex.get(i..i + 2)
+                .and_then(|b| u8::from_str_radix(b, 16).ok())
+                .ok_or_else(|| "bad hex".to_string())
+        })
+        .collect()
+}
+
+/// Removes the insignificant whitespace of a valid JSON text, keeping every value exactly as
+/// written (numbers beyond binary64 and duplicate nested names included), so it fits one line.
+pub fn minify(json: &str) -> String {
+    let mut out = String::with_capacity(json.len());
+    let mut in_string = false;
+    let mut escaped = false;
+    for c in json.chars() {
+        if in_string {
+            out.push(c);
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == '"' {
+                in_string = false;
+            }
+        } else if !matches!(c, ' ' | '\t' | '\n' | '\r') {
+            in_string = c == '"';
+            out.push(c);
+        }
+    }
+    out
+}
