@@ -234,13 +234,10 @@ fn name_eq(escaped: &[u8], name: &str) -> bool {
 }
 
 /// Decodes the escapes of a validated string body. A body that is not valid (which the scanner
-/// never hands out) decodes to U+FFFD replacements rather than panicking.
+/// never hands out) decodes to U+FFFD or empty text rather than panicking.
 fn unescape(body: &[u8]) -> Cow<'_, str> {
     if !body.contains(&b'\\') {
-        return match core::str::from_utf8(body) {
-            Ok(s) => Cow::Borrowed(s),
-            Err(_) => Cow::Owned(String::from_utf8_lossy(body).into_owned()),
-        };
+        return Cow::Borrowed(core::str::from_utf8(body).unwrap_or_default());
     }
     let mut out = String::with_capacity(body.len());
     let mut i = 0;
@@ -250,9 +247,8 @@ fn unescape(body: &[u8]) -> Cow<'_, str> {
                 .get(i..)
                 .and_then(|rest| rest.iter().position(|&c| c == b'\\'))
                 .map_or(body.len(), |p| i + p);
-            out.push_str(&String::from_utf8_lossy(
-                body.get(i..run_end).unwrap_or_default(),
-            ));
+            let run = body.get(i..run_end).unwrap_or_default();
+            out.push_str(core::str::from_utf8(run).unwrap_or_default());
             i = run_end;
             continue;
         }
