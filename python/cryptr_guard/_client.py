@@ -18,7 +18,7 @@ import urllib.request
 from typing import Any, Dict, Optional, Tuple, Union
 
 from . import _native
-from ._errors import InvalidJwks, JwksUnavailable, UnknownKey
+from ._errors import InvalidJwks, UnknownKey, error_for
 
 __all__ = ["JwksClient"]
 
@@ -105,12 +105,15 @@ class JwksClient:
         self._tokens = _native.TokenCache(token_cache_size)
         self._reported = threading.Condition()
         self._reports = 0
+        # Why the last fetch failed ("jwks_unavailable" or "invalid_jwks"), for the 503's code.
+        self._last_failure = "jwks_unavailable"
 
     # -- the key set --------------------------------------------------------------------------
 
     def keys(self, *, now: Optional[int] = None) -> _native.KeySet:
         """The key set to validate against, fetching it if the policy says so; raises
-        ``JwksUnavailable`` (with ``retry_after``) when none can be had."""
+        ``JwksUnavailable`` (or ``InvalidJwks`` when the issuer's last answer was not a usable
+        JWKS), with ``retry_after``, when none can be had."""
         deadline = time.monotonic() + self.timeout + 1
         for _ in range(8):
             at = self._now(now)
@@ -131,7 +134,7 @@ class JwksClient:
             else:
                 break
         at = self._now(now)
-        raise JwksUnavailable(retry_after=self._policy.retry_after(at))
+        raise error_for(self._last_failure, None, self._policy.retry_after(at))
 
     def validate(self, token: Union[str, bytes], validator: _native.Validator, *, now: Optional[int] = None) -> Dict[str, Any]:
         """Validates ``token`` with ``validator`` against this issuer's keys: the claims, or the
@@ -190,16 +193,20 @@ class JwksClient:
                 body, cache_control = _http_get(self.jwks_uri, self.timeout, self.max_bytes)
             except _FetchError as e:
                 log.warning("cryptr_guard: fetching the key set from %s failed: %s", self.jwks_uri, e)
+                self._last_failure = "jwks_unavailable"
                 self._policy.fetch_failed(ticket, self._now(now))
                 reported = True
                 return
             try:
                 self._policy.fetch_succeeded(ticket, self._now(now), body, cache_control)
+                self._last_failure = "jwks_unavailable"
             except InvalidJwks as e:
+                self._last_failure = "invalid_jwks"
                 log.warning("cryptr_guard: the key set from %s is unusable: %s", self.jwks_uri, e.description)
             reported = True
         finally:
             if not reported:
+                self._last_failure = "jwks_unavailable"
                 self._policy.fetch_failed(ticket, self._now(now))
             with self._reported:
                 self._reports += 1

@@ -2,6 +2,17 @@
 
 from typing import Any, Dict, List, Literal, Optional, Sequence, Tuple, Union, final
 
+__all__ = [
+    "__version__",
+    "CORE_CODES",
+    "KeySet",
+    "Validator",
+    "Verified",
+    "TokenCache",
+    "KeySetCache",
+    "rs256_verify",
+]
+
 __version__: str
 CORE_CODES: Tuple[str, ...]
 

@@ -38,9 +38,8 @@ static ERRORS_MODULE: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
 /// subclass registered for that code.
 fn raise(py: Python<'_>, code: &str, description: &str, retry_after: Option<u64>) -> PyErr {
     let build = || -> PyResult<PyErr> {
-        let module = ERRORS_MODULE.get_or_try_init(py, || {
-            py.import("cryptr_guard._errors").map(Bound::unbind)
-        })?;
+        let module = ERRORS_MODULE
+            .get_or_try_init(py, || py.import("cryptr_guard._errors").map(Bound::unbind))?;
         let exc = module
             .bind(py)
             .call_method1("error_for", (code, description, retry_after))?;
@@ -291,7 +290,8 @@ impl PyValidator {
             .required_claims(required)
             .max_token_len(max_token_len)
             .typ(typ);
-        let validator = Validator::new(options).map_err(|e| PyValueError::new_err(e.to_string()))?;
+        let validator =
+            Validator::new(options).map_err(|e| PyValueError::new_err(e.to_string()))?;
         Ok(PyValidator {
             inner: Arc::new(validator),
         })

@@ -1,0 +1,240 @@
+"""The compiled module through its Python API: key sets, validation, errors, caches."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import pytest
+
+import cryptr_guard
+from cryptr_guard import (
+    ERRORS,
+    CryptrGuardError,
+    InvalidJwks,
+    KeySet,
+    TokenCache,
+    TokenExpired,
+    UnknownKey,
+    Validator,
+    _native,
+)
+
+from .conftest import AUDIENCE, Key
+
+ISS = "https://auth.example.com/t/acme"
+
+
+def claims(**extra: Any) -> dict:
+    now = int(time.time())
+    out = {"iss": ISS, "aud": AUDIENCE, "sub": "u1", "exp": now + 600, "iat": now - 5}
+    out.update(extra)
+    return out
+
+
+def test_every_spec_code_has_its_own_exception_class() -> None:
+    host_codes = {"authorization_header_missing", "invalid_header"}
+    assert set(ERRORS) == set(_native.CORE_CODES) | host_codes
+    classes = set()
+    for code, cls in ERRORS.items():
+        assert cls.code == code
+        assert issubclass(cls, CryptrGuardError) and issubclass(cls, ValueError)
+        classes.add(cls)
+        assert getattr(cryptr_guard, cls.__name__) is cls
+    assert len(classes) == len(ERRORS)
+
+
+def test_key_set_kids_and_skipped(k1: Key) -> None:
+    private = dict(k1.jwk, kid="leak", d="AQAB")
+    doc = {"keys": [k1.jwk, {"kty": "EC", "kid": "ec"}, private, dict(k1.jwk, kid=None)]}
+    keys = KeySet.from_jwks(json.dumps(doc))
+    assert keys.kids == ["k1"]
+    assert keys.skipped == [
+        ("ec", "kty is not RSA"),
+        ("leak", "the key carries private key material"),
+        (None, "kid is not a string of at most 256 bytes"),
+    ]
+    assert len(keys) == 1
+    assert KeySet.from_jwks(json.dumps(doc).encode()).kids == ["k1"]
+
+
+def test_key_set_errors(k1: Key) -> None:
+    for bad in (b"", b"[]", b'{"keys": 1}', b'{"keys": [1]}', b'{"keys": [], "keys": []}'):
+        with pytest.raises(InvalidJwks) as info:
+            KeySet.from_jwks(bad)
+        assert info.value.code == "invalid_jwks"
+    with pytest.raises(ValueError):
+        KeySet.from_jwks(b'{"keys": []}', min_rsa_bits=512)
+    with pytest.raises(TypeError):
+        KeySet.from_jwks(123)  # type: ignore[arg-type]
+    small = Key("small", bits=1024)
+    doc = json.dumps({"keys": [small.jwk]})
+    assert KeySet.from_jwks(doc).kids == []
+    assert KeySet.from_jwks(doc, min_rsa_bits=1024).kids == ["small"]
+
+
+def test_validate_returns_the_full_claims(k1: Key) -> None:
+    keys = KeySet.from_jwks(json.dumps({"keys": [k1.jwk]}))
+    nested = {"roles": ["admin"], "org": {"id": 7, "tags": [1.5, None, True]}}
+    token = k1.sign(claims(**nested))
+    got = Validator(ISS, AUDIENCE).validate(token, keys)
+    assert got["org"] == nested["org"] and got["roles"] == ["admin"] and got["sub"] == "u1"
+    # bytes work as well as str, and a list of issuers / audiences
+    validator = Validator(["https://other", ISS], ["x", AUDIENCE], leeway=5)
+    assert validator.validate(token.encode(), keys)["sub"] == "u1"
+    assert validator.issuers == ["https://other", ISS] and validator.leeway == 5
+    verified = validator.verify(token, keys)
+    assert verified.kid == "k1"
+    assert json.loads(verified.payload) == verified.claims
+
+
+def test_now_defaults_to_the_clock_and_can_be_given(k1: Key) -> None:
+    keys = KeySet.from_jwks(json.dumps({"keys": [k1.jwk]}))
+    now = int(time.time())
+    token = k1.sign(claims(exp=now + 100))
+    validator = Validator(ISS, AUDIENCE)
+    assert validator.validate(token, keys)["exp"] == now + 100
+    with pytest.raises(TokenExpired) as info:
+        validator.validate(token, keys, now=now + 100)
+    assert info.value.code == "token_expired"
+    assert "token" not in info.value.description or "." not in info.value.description
+    assert str(info.value).startswith("token_expired: ")
+    with pytest.raises(OverflowError):
+        validator.validate(token, keys, now=-1)
+
+
+@pytest.mark.parametrize(
+    ("mutation", "code"),
+    [
+        ({"exp": "soon"}, "invalid_claim"),
+        ({"exp": None}, "missing_claim"),
+        ({"nbf": 4102444800}, "token_not_yet_valid"),
+        ({"iss": "https://evil"}, "invalid_issuer"),
+        ({"aud": ["nope"]}, "invalid_audience"),
+    ],
+)
+def test_claim_errors(k1: Key, mutation: dict, code: str) -> None:
+    keys = KeySet.from_jwks(json.dumps({"keys": [k1.jwk]}))
+    c = claims()
+    for name, value in mutation.items():
+        if value is None:
+            c.pop(name)
+        else:
+            c[name] = value
+    with pytest.raises(ERRORS[code]) as info:
+        Validator(ISS, AUDIENCE).validate(k1.sign(c), keys)
+    assert info.value.code == code
+
+
+def test_token_errors(k1: Key, k2: Key) -> None:
+    keys = KeySet.from_jwks(json.dumps({"keys": [k1.jwk]}))
+    validator = Validator(ISS, AUDIENCE)
+    cases = [
+        ("garbage", "malformed_token"),
+        ("a.b.c.d.e", "malformed_token"),
+        ("x" * 9000, "malformed_token"),
+        ("\ud800.a.b", "malformed_token"),
+        (k2.sign(claims()), "unknown_key"),
+        (k2.sign(claims(), kid="k1"), "invalid_signature"),
+    ]
+    header = "eyJhbGciOiJIUzI1NiIsImtpZCI6ImsxIn0"  # {"alg":"HS256","kid":"k1"}
+    cases.append((f"{header}.e30.c2ln", "unsupported_algorithm"))
+    for token, code in cases:
+        with pytest.raises(CryptrGuardError) as info:
+            validator.validate(token, keys)
+        assert info.value.code == code, token[:40]
+    with pytest.raises(TypeError):
+        validator.validate(123, keys)  # type: ignore[arg-type]
+
+
+def test_validator_options_are_checked() -> None:
+    with pytest.raises(ValueError):
+        Validator([], AUDIENCE)
+    with pytest.raises(ValueError):
+        Validator(ISS, AUDIENCE, required_claims=["exp", "colour"])
+    with pytest.raises(TypeError):
+        Validator(ISS, 5)  # type: ignore[arg-type]
+
+
+def test_required_claims_and_typ(k1: Key) -> None:
+    keys = KeySet.from_jwks(json.dumps({"keys": [k1.jwk]}))
+    c = claims()
+    del c["exp"]
+    token = k1.sign(c, headers={"typ": "at+jwt"})
+    assert Validator(ISS, AUDIENCE, required_claims=["iss"]).validate(token, keys)["sub"] == "u1"
+    with pytest.raises(cryptr_guard.MissingClaim):
+        Validator(ISS, AUDIENCE, required_claims=("exp", "iss", "aud", "jti")).validate(token, keys)
+    assert Validator(ISS, AUDIENCE, required_claims=[], typ="application/AT+JWT").validate(token, keys)
+    with pytest.raises(cryptr_guard.MalformedToken):
+        Validator(ISS, AUDIENCE, required_claims=[], typ="JWT").validate(token, keys)
+
+
+def test_token_cache_skips_the_signature_not_the_clock(k1: Key) -> None:
+    keys = KeySet.from_jwks(json.dumps({"keys": [k1.jwk]}))
+    now = int(time.time())
+    token = k1.sign(claims(exp=now + 60))
+    validator = Validator(ISS, AUDIENCE)
+    cache = TokenCache(100)
+    assert validator.validate(token, keys, cache=cache)["sub"] == "u1"
+    assert validator.validate(token, keys, cache=cache)["sub"] == "u1"
+    assert cache.stats == {"hits": 1, "misses": 1, "evictions": 0, "size": 1}
+    with pytest.raises(TokenExpired):
+        validator.validate(token, keys, now=now + 60, cache=cache)
+    assert len(cache) == 0  # the expired entry was dropped
+    # A new key set (another document) clears the cache.
+    validator.validate(token, keys, cache=cache)
+    hits = cache.stats["hits"]
+    other = KeySet.from_jwks(json.dumps({"keys": [k1.jwk], "note": 1}))
+    validator.validate(token, other, cache=cache)
+    assert cache.stats["hits"] == hits and len(cache) == 1
+    disabled = TokenCache(0)
+    validator.validate(token, keys, cache=disabled)
+    validator.validate(token, keys, cache=disabled)
+    assert disabled.stats["hits"] == 0 and disabled.capacity == 0
+
+
+def test_rs256_verify(k1: Key) -> None:
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    message = b"header.payload"
+    signature = k1.private.sign(message, padding.PKCS1v15(), hashes.SHA256())
+    assert cryptr_guard.rs256_verify(k1.jwk, message, signature) is True
+    assert cryptr_guard.rs256_verify(json.dumps(k1.jwk), message, signature) is True
+    assert cryptr_guard.rs256_verify(k1.jwk, message + b"!", signature) is False
+    assert cryptr_guard.rs256_verify(k1.jwk, message, signature[:-1]) is False
+    assert cryptr_guard.rs256_verify({"kty": "RSA"}, message, signature) is False
+    with pytest.raises(TypeError):
+        cryptr_guard.rs256_verify([1], message, signature)  # type: ignore[arg-type]
+    with pytest.raises(ValueError):
+        cryptr_guard.rs256_verify("{not json", message, signature)
+
+
+def test_key_set_cache_policy_through_python(k1: Key) -> None:
+    policy = _native.KeySetCache()
+    now = 1_700_000_000
+    decision, ticket = policy.poll(now)
+    assert decision == "fetch" and ticket is not None
+    assert policy.poll(now) == ("wait", None)  # one fetch at a time
+    assert policy.fetch_succeeded(ticket, now, json.dumps({"keys": [k1.jwk]}).encode(), "max-age=3600")
+    assert policy.poll(now + 10) == ("use_current", None)
+    current = policy.current(now + 10)
+    assert current is not None and current.kids == ["k1"]
+    ticket = policy.unknown_key(now + 20)
+    assert ticket is not None
+    with pytest.raises(InvalidJwks):
+        policy.fetch_succeeded(ticket, now + 21, b"not json")
+    assert policy.unknown_key(now + 22) is None  # cooling down (and backing off)
+    assert policy.generation == 1
+    assert policy.fetch_failed(12345, now) is False  # a ticket never issued changes nothing
+
+
+def test_unknown_key_is_a_value_error(k1: Key, k2: Key) -> None:
+    keys = KeySet.from_jwks(json.dumps({"keys": [k1.jwk]}))
+    try:
+        Validator(ISS, AUDIENCE).validate(k2.sign(claims()), keys)
+    except ValueError as e:
+        assert isinstance(e, UnknownKey)
+    else:  # pragma: no cover
+        pytest.fail("no error")
