@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# Tests of the C library (ffi/, include/): the committed header is what the pinned cbindgen
+# generates, clippy, the Rust unit tests, the C API tests (C99, -Wall -Wextra -Wpedantic -Werror)
+# linked against the static and the shared library, each run plain, under ASan+UBSan and under
+# valgrind memcheck, the C conformance runner over every vector compared with the expectations
+# (and with the core runner), and the example CLI built through pkg-config (shared and static)
+# and run. Idempotent; installs what it needs (gcc, valgrind, pkg-config, python3).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+target=${CARGO_TARGET_DIR:-target}
+case "$target" in /*) ;; *) target="$root/$target" ;; esac
+export CARGO_TARGET_DIR="$target"
+
+missing=()
+command -v gcc >/dev/null 2>&1 || missing+=(gcc libc6-dev)
+command -v valgrind >/dev/null 2>&1 || missing+=(valgrind)
+command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
+command -v python3 >/dev/null 2>&1 || missing+=(python3)
+command -v make >/dev/null 2>&1 || missing+=(make)
+if [ ${#missing[@]} -gt 0 ]; then
+  apt-get update -qq
+  apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+passed=0
+failed=0
+step() {
+  # step NAME COMMAND...: runs a check, counts it.
+  local name=$1
+  shift
+  if "$@"; then
+    passed=$((passed + 1))
+  else
+    failed=$((failed + 1))
+    echo "FAILED: $name" >&2
+  fi
+}
+
+build="$target/ffi-c"
+rm -rf "$build"
+mkdir -p "$build"
+CFLAGS=(-std=c99 -Wall -Wextra -Wpedantic -Werror -g -O1 -I"$root/include" -I"$build")
+SAN=(-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer)
+
+echo "== ffi: header check, unit tests (cargo test)"
+cargo test -q -p cryptr-guard-ffi 2>&1 | grep -v '^$'
+
+echo "== ffi: clippy"
+cargo clippy -q -p cryptr-guard-ffi --no-deps --all-targets -- -D warnings
+
+echo "== ffi: build static and shared libraries"
+cargo build -q --release -p cryptr-guard-ffi
+lib="$target/release"
+native=$(cargo rustc -q --release -p cryptr-guard-ffi --crate-type staticlib -- \
+  --print native-static-libs 2>&1 | sed -n 's/.*native-static-libs: //p' | tail -n 1)
+echo "native-static-libs: $native"
+read -r -a NATIVE <<<"$native"
+test -f "$lib/libcryptr_guard.a" && test -f "$lib/libcryptr_guard.so"
+
+echo "== ffi: C API tests"
+python3 ffi/tests/c/gen_fixtures.py tests/vectors "$build"
+src=(ffi/tests/c/test_api.c "$build/fixtures.c")
+gcc "${CFLAGS[@]}" "${src[@]}" "$lib/libcryptr_guard.a" "${NATIVE[@]}" -o "$build/test_static"
+gcc "${CFLAGS[@]}" "${src[@]}" -L"$lib" -lcryptr_guard -Wl,-rpath,"$lib" -lpthread \
+  -o "$build/test_shared"
+gcc "${CFLAGS[@]}" "${SAN[@]}" "${src[@]}" "$lib/libcryptr_guard.a" "${NATIVE[@]}" \
+  -o "$build/test_static_san"
+gcc "${CFLAGS[@]}" "${SAN[@]}" "${src[@]}" -L"$lib" -lcryptr_guard -Wl,-rpath,"$lib" -lpthread \
+  -o "$build/test_shared_san"
+# The static binary must not need the shared library, the shared one must.
+step "static binary has no libcryptr_guard.so" \
+  bash -c "! ldd '$build/test_static' | grep -q libcryptr_guard"
+step "shared binary links libcryptr_guard.so" \
+  bash -c "ldd '$build/test_shared' | grep -q libcryptr_guard.so"
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+VG=(valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect,possible)
+for kind in static shared; do
+  echo "-- $kind"
+  step "c api $kind" "$build/test_$kind"
+  echo "-- $kind, ASan+UBSan"
+  step "c api $kind asan+ubsan" "$build/test_${kind}_san"
+  echo "-- $kind, valgrind memcheck"
+  step "c api $kind valgrind" "${VG[@]}" "$build/test_$kind"
+done
+
+echo "== ffi: C conformance runner (tests/conformance/run c tests/vectors)"
+tests/conformance/run c tests/vectors >"$build/conformance-c.jsonl"
+tests/conformance/run core tests/vectors >"$build/conformance-core.jsonl"
+step "conformance c vs expectations and core" \
+  "$target/release/cryptr-guard-compare" --vectors tests/vectors -- \
+  c="$build/conformance-c.jsonl" core="$build/conformance-core.jsonl"
+echo "-- conformance runner under valgrind (examples group)"
+python3 ffi/conformance/flatten.py tests/vectors/examples.json tests/vectors/examples_jwks.json \
+  tests/vectors/rfc_raw_signatures.json >"$build/examples.lines"
+step "conformance runner valgrind" \
+  bash -c "${VG[*]} '$build/conformance-runner' <'$build/examples.lines' >/dev/null"
+
+echo "== ffi: install (pkg-config) and the example CLI"
+prefix="$build/prefix"
+ffi/install.sh --prefix "$prefix"
+export PKG_CONFIG_PATH="$prefix/lib/pkgconfig"
+export LD_LIBRARY_PATH="$prefix/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+echo "pkg-config --cflags --libs cryptr_guard: $(pkg-config --cflags --libs cryptr_guard)"
+echo "pkg-config --static --libs cryptr_guard: $(pkg-config --static --libs cryptr_guard)"
+step "pkg-config version is the crate version" \
+  test "$(pkg-config --modversion cryptr_guard)" = "$(sed -n 's/^#define CG_VERSION "\(.*\)"$/\1/p' include/cryptr_guard.h)"
+make -s -C examples/c clean
+make -s -C examples/c PKG_CONFIG_PATH="$PKG_CONFIG_PATH" CFLAGS="-std=c99 -Wall -Wextra -Wpedantic -Werror -O2" \
+  && mv examples/c/cg_validate "$build/cg_validate_shared"
+make -s -C examples/c STATIC=1 PKG_CONFIG_PATH="$PKG_CONFIG_PATH" CFLAGS="-std=c99 -Wall -Wextra -Wpedantic -Werror -O2" \
+  && mv examples/c/cg_validate "$build/cg_validate_static"
+jwks="$build/jwks.json"
+python3 - tests/vectors/examples.json "$jwks" "$build/token-valid" "$build/token-expired" <<'EOF'
+import json, sys
+group = json.load(open(sys.argv[1], encoding="utf-8"))
+json.dump(group["jwks"], open(sys.argv[2], "w"))
+cases = {c["name"]: c for c in group["cases"]}
+open(sys.argv[3], "w").write(cases["examples/valid-2048"]["token"])
+open(sys.argv[4], "w").write(cases["examples/expired-hour-ago"]["token"])
+EOF
+iss=https://auth.cryptr.eu/t/shark-academy
+aud=https://api.example.com
+example() {
+  # example BINARY: a valid token prints its claims (exit 0); an expired one prints
+  # token_expired on stderr (exit 1); a wrong audience invalid_audience.
+  local bin=$1 out err code
+  out=$("$bin" --now 1700000000 "$jwks" "$iss" "$aud" "$(cat "$build/token-valid")") || return 1
+  echo "$out" | python3 -c 'import json,sys; c=json.load(sys.stdin); assert c["sub"]=="user-1", c' || return 1
+  code=0
+  err=$("$bin" --now 1700000000 "$jwks" "$iss" "$aud" - <"$build/token-expired" 2>&1 >/dev/null) || code=$?
+  [ "$code" = 1 ] && [ "$err" = token_expired ] || return 1
+  code=0
+  err=$("$bin" --now 1700000000 "$jwks" "$iss" https://other.example "$(cat "$build/token-valid")" 2>&1 >/dev/null) || code=$?
+  [ "$code" = 1 ] && [ "$err" = invalid_audience ] || return 1
+  echo "$(basename "$bin"): $out"
+}
+step "example (shared)" example "$build/cg_validate_shared"
+step "example (static)" example "$build/cg_validate_static"
+step "example static binary has no libcryptr_guard.so" \
+  bash -c "! ldd '$build/cg_validate_static' | grep -q libcryptr_guard"
+
+echo "ffi: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
