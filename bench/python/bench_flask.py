@@ -1,0 +1,165 @@
+"""The tutorial's Flask app under gunicorn (2 sync workers) with wrk, 4096-bit key:
+
+- ``unprotected``: the cryptr_guard app's unprotected route (the framework's ceiling);
+- ``cryptr_guard, token cache on`` / ``off``: the tutorial app on cryptr_guard.flask
+  (python/examples/flask_app), the key set fetched once and cached per SPEC §4;
+- ``tutorial (python-jose)``: bench/tutorial/server.py as the tutorial writes it, fetching the
+  JWKS on every request from a local plain-HTTP issuer.
+
+Servers are pinned to CPU 1, wrk and the issuer to CPU 0; targets are interleaved over rounds and
+the median requests/s reported with ratios from the same run. Needs `wrk` (apt) and gunicorn.
+
+    .venv/bin/python bench/python/bench_flask.py [--rounds 3] [--seconds 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import os
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from typing import Dict, List
+
+import jwt as pyjwt
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+ROOT = Path(__file__).resolve().parents[2]
+VENV_BIN = Path(sys.executable).parent
+TENANT = "shark-academy"
+AUD = "http://localhost:8081"
+
+
+def free_port() -> int:
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def b64url_uint(value: int) -> str:
+    raw = value.to_bytes((value.bit_length() + 7) // 8, "big")
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def wait_http(url: str, headers: Dict[str, str], timeout: float = 20) -> int:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=5) as r:
+                return int(r.status)
+        except urllib.error.HTTPError as e:
+            return int(e.code)
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+def wrk(url: str, token: str, seconds: int, connections: int) -> float:
+    out = subprocess.run(
+        ["taskset", "-c", "0", "wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "-H", f"Authorization: Bearer {token}", url],
+        check=True, capture_output=True, text=True,
+    ).stdout
+    if "Non-2xx" in out or "Socket errors" in out:
+        raise SystemExit(f"wrk saw errors for {url}:\n{out}")
+    match = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    if not match:
+        raise SystemExit(f"no Requests/sec in wrk output:\n{out}")
+    return float(match.group(1))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=int, default=5)
+    parser.add_argument("--connections", type=int, default=4)
+    parser.add_argument("--bits", type=int, default=4096)
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is needed (apt-get install -y wrk)")
+
+    private = rsa.generate_private_key(public_exponent=65537, key_size=args.bits)
+    numbers = private.public_key().public_numbers()
+    jwk = {"kty": "RSA", "kid": "k1", "use": "sig", "alg": "RS256", "n": b64url_uint(numbers.n), "e": b64url_uint(numbers.e)}
+    work = Path(tempfile.mkdtemp(prefix="cg-bench-"))
+    well_known = work / "t" / TENANT / ".well-known"
+    well_known.parent.mkdir(parents=True)
+    well_known.write_text(json.dumps({"keys": [jwk]}))
+
+    issuer_port = free_port()
+    base_url = f"http://127.0.0.1:{issuer_port}"
+    now = int(time.time())
+    claims = {
+        "iss": f"{base_url}/t/{TENANT}", "aud": AUD, "sub": "eba25511-afce-4c8e-8cab-f82822434648",
+        "iat": now, "exp": now + 86400, "scp": ["openid", "email"], "email": "max@example.com", "tnt": TENANT,
+    }
+    token = pyjwt.encode(claims, private, algorithm="RS256", headers={"kid": "k1"})
+
+    procs: List[subprocess.Popen[bytes]] = []
+    env_base = dict(os.environ, CRYPTR_BASE_URL=base_url, CRYPTR_TENANT_DOMAIN=TENANT, CRYPTR_AUDIENCE=AUD)
+
+    def start(cmd: List[str], cpu: str, env: Dict[str, str], cwd: Path) -> None:
+        procs.append(subprocess.Popen(["taskset", "-c", cpu, *cmd], env=env, cwd=cwd,
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+
+    try:
+        start([str(VENV_BIN / "python"), "-m", "http.server", "--bind", "127.0.0.1", str(issuer_port)], "0", env_base, work)
+        servers = {}
+        for name, cwd, extra in [
+            ("tutorial", ROOT / "bench" / "tutorial", {}),
+            ("cache_on", ROOT / "python" / "examples" / "flask_app", {"CRYPTR_ALLOW_HTTP": "true", "CRYPTR_TOKEN_CACHE_SIZE": "10000"}),
+            ("cache_off", ROOT / "python" / "examples" / "flask_app", {"CRYPTR_ALLOW_HTTP": "true", "CRYPTR_TOKEN_CACHE_SIZE": "0"}),
+        ]:
+            port = free_port()
+            start([str(VENV_BIN / "gunicorn"), "-w", "2", "-k", "sync", "-b", f"127.0.0.1:{port}", "--log-level", "warning", "server:app"],
+                  "1", dict(env_base, **extra), cwd)
+            servers[name] = f"http://127.0.0.1:{port}"
+        auth = {"Authorization": f"Bearer {token}"}
+        targets = {
+            "unprotected route": servers["cache_on"] + "/api/v1/public",
+            "cryptr_guard, token cache on": servers["cache_on"] + "/api/v1/courses",
+            "cryptr_guard, token cache off": servers["cache_off"] + "/api/v1/courses",
+            "tutorial (python-jose, JWKS per request)": servers["tutorial"] + "/api/v1/courses",
+        }
+        for name, url in targets.items():
+            for _ in range(4):  # both workers: fetch the keys, warm up
+                status = wait_http(url, auth)
+                if status != 200:
+                    raise SystemExit(f"{name}: HTTP {status}")
+        samples: Dict[str, List[float]] = {name: [] for name in targets}
+        for _ in range(args.rounds):
+            for name, url in targets.items():
+                samples[name].append(wrk(url, token, args.seconds, args.connections))
+        medians = {name: statistics.median(v) for name, v in samples.items()}
+        ceiling = medians["unprotected route"]
+        tutorial = medians["tutorial (python-jose, JWKS per request)"]
+        print(f"\n### Flask app, gunicorn 2 sync workers (CPU 1), wrk -c{args.connections} (CPU 0), RSA-{args.bits}, "
+              f"median of {args.rounds} × {args.seconds} s\n")
+        print("| target | req/s | of unprotected | vs tutorial |")
+        print("| --- | ---: | ---: | ---: |")
+        for name, value in medians.items():
+            print(f"| {name} | {value:.0f} | {value / ceiling * 100:.0f}% | {value / tutorial:.1f}× |")
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            try:
+                p.wait(10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
