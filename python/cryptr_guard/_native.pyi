@@ -46,7 +46,7 @@ class Validator:
         audiences: Union[str, Sequence[str]],
         *,
         leeway: int = 0,
-        required_claims: Optional[Union[str, Sequence[str]]] = None,
+        required_claims: Optional[Sequence[str]] = ("exp", "iss", "aud"),
         typ: Optional[str] = None,
         max_token_len: int = 8192,
     ) -> Validator: ...

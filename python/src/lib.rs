@@ -256,6 +256,9 @@ struct PyValidator {
 #[pymethods]
 impl PyValidator {
     #[new]
+    #[pyo3(
+        text_signature = "(issuer, audiences, *, leeway=0, required_claims=('exp', 'iss', 'aud'), typ=None, max_token_len=8192)"
+    )]
     #[pyo3(signature = (
         issuer,
         audiences,

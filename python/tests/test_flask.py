@@ -296,3 +296,37 @@ def test_missing_configuration_fails_at_startup() -> None:
     app.config["CRYPTR_BASE_URL"] = "https://auth.example.com"
     with pytest.raises(ValueError, match="CRYPTR_TENANT_DOMAIN"):
         CryptrGuard(app)
+
+
+def test_audiences_list_and_leeway_from_config(issuer: Issuer, k1: Key, make_app: Any) -> None:
+    issuer.serve(k1)
+    app = make_app(CRYPTR_AUDIENCES=["https://second.api"], CRYPTR_LEEWAY=30)
+    now = int(time.time())
+    assert get(app, k1.sign(issuer.claims(aud="https://second.api"))).status_code == 200
+    assert get(app, k1.sign(issuer.claims(sub="a"))).status_code == 200
+    assert get(app, k1.sign(issuer.claims(exp=now - 5))).status_code == 200  # within the leeway
+    assert_error(get(app, k1.sign(issuer.claims(exp=now - 60))), 401, "token_expired", "token_expired")
+
+
+def test_cross_origin_decorator_also_sees_errors(issuer: Issuer, k1: Key) -> None:
+    from flask import Flask, jsonify
+    from flask_cors import cross_origin
+
+    from cryptr_guard.flask import CryptrGuard
+    from cryptr_guard.flask import requires_auth as guard_required
+
+    issuer.serve(k1)
+    app = Flask("decorated")
+    app.config.update(
+        CRYPTR_BASE_URL=issuer.base_url, CRYPTR_TENANT_DOMAIN=TENANT, CRYPTR_AUDIENCE=AUDIENCE, CRYPTR_ALLOW_HTTP=True
+    )
+    CryptrGuard(app)
+
+    @app.route("/api/v1/courses")
+    @cross_origin(headers=["Content-Type", "Authorization"])
+    @guard_required
+    def courses() -> Any:
+        return jsonify([])
+
+    assert_error(get(app), 401, "authorization_header_missing", "authorization_header_missing")
+    assert get(app, k1.sign(issuer.claims())).status_code == 200

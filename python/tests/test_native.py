@@ -238,3 +238,29 @@ def test_unknown_key_is_a_value_error(k1: Key, k2: Key) -> None:
         assert isinstance(e, UnknownKey)
     else:  # pragma: no cover
         pytest.fail("no error")
+
+
+def test_concurrent_validation_shares_one_cache(k1: Key) -> None:
+    import threading
+
+    keys = KeySet.from_jwks(json.dumps({"keys": [k1.jwk]}))
+    validator = Validator(ISS, AUDIENCE)
+    cache = TokenCache(1000)
+    tokens = [k1.sign(claims(sub=f"u{i}")) for i in range(8)]
+    errors: list = []
+
+    def work(token: str) -> None:
+        try:
+            for _ in range(25):
+                validator.validate(token, keys, cache=cache)
+        except Exception as e:  # pragma: no cover
+            errors.append(e)
+
+    threads = [threading.Thread(target=work, args=(t,)) for t in tokens]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    stats = cache.stats
+    assert stats["hits"] + stats["misses"] == 200 and stats["size"] == 8
