@@ -558,7 +558,7 @@ impl Obj {
             && self
                 .0
                 .iter()
-                .all(|m| m.2.meaning != Meaning::Invalid && 1 + m.2.depth <= json::MAX_DEPTH)
+                .all(|m| m.2.meaning != Meaning::Invalid && m.2.depth < json::MAX_DEPTH)
     }
 }
 
@@ -592,10 +592,10 @@ fn object(
             for ((escaped, plain), v) in extra {
                 members.push((escaped, plain, v));
             }
-            for d in duplicates {
-                if let Some(m) = members.get(d % members.len().max(1)).cloned() {
-                    members.push(m);
-                }
+            if let Some(d) = duplicates
+                && let Some(m) = members.get(d % members.len().max(1)).cloned()
+            {
+                members.push(m);
             }
             if shuffle % 3 == 0 && members.len() > 1 {
                 let len = members.len();
@@ -1672,7 +1672,7 @@ proptest! {
                 }
                 Event::Foreign => {
                     for &t in &foreign_tickets {
-                        if t.id() >= tickets.last().map_or(1, |l| l.id()) + 1 {
+                        if t.id() > tickets.last().map_or(1, |l| l.id()) {
                             prop_assert!(!cache.fetch_succeeded(t, now, 0, None));
                             prop_assert!(!cache.fetch_failed(t, now));
                         }
