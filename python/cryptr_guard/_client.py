@@ -114,27 +114,33 @@ class JwksClient:
         """The key set to validate against, fetching it if the policy says so; raises
         ``JwksUnavailable`` (or ``InvalidJwks`` when the issuer's last answer was not a usable
         JWKS), with ``retry_after``, when none can be had."""
+        seen = self._reports
+        decision, ticket, current = self._policy.poll_current(int(time.time()) if now is None else now)
+        if current is not None and (decision == "use_current" or decision == "refresh"):
+            if ticket is not None:
+                self._refresh_in_background(ticket, now)
+            return current
+        return self._keys_slow(now, decision, ticket, seen)
+
+    def _keys_slow(self, now: Optional[int], decision: str, ticket: Optional[int], seen: int) -> _native.KeySet:
         deadline = time.monotonic() + self.timeout + 1
         for _ in range(8):
-            at = self._now(now)
-            with self._reported:
-                seen = self._reports
-            decision, ticket = self._policy.poll(at)
-            if decision in ("use_current", "refresh"):
-                if decision == "refresh" and ticket is not None:
-                    self._refresh_in_background(ticket, now)
-                current = self._policy.current(at)
-                if current is not None:
-                    return current
-            elif decision == "fetch" and ticket is not None:
+            if decision == "fetch" and ticket is not None:
                 self._fetch(ticket, now)
             elif decision == "wait":
                 if not self._wait_for_report(seen, deadline):
                     break
-            else:
+            elif decision == "refresh" and ticket is not None:
+                self._refresh_in_background(ticket, now)
+            elif decision != "use_current":
                 break
-        at = self._now(now)
-        raise error_for(self._last_failure, None, self._policy.retry_after(at))
+            seen = self._reports
+            decision, ticket, current = self._policy.poll_current(self._now(now))
+            if current is not None and (decision == "use_current" or decision == "refresh"):
+                if ticket is not None:
+                    self._refresh_in_background(ticket, now)
+                return current
+        raise error_for(self._last_failure, None, self._policy.retry_after(self._now(now)))
 
     def validate(self, token: Union[str, bytes], validator: _native.Validator, *, now: Optional[int] = None) -> Dict[str, Any]:
         """Validates ``token`` with ``validator`` against this issuer's keys: the claims, or the
@@ -145,8 +151,7 @@ class JwksClient:
             return validator.validate(token, keys, now=now, cache=self._tokens)
         except UnknownKey:
             at = self._now(now)
-            with self._reported:
-                seen = self._reports
+            seen = self._reports
             ticket = self._policy.unknown_key(at)
             if ticket is not None:
                 self._fetch(ticket, now)

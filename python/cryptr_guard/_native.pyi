@@ -88,6 +88,11 @@ class KeySetCache:
     def poll(
         self, now: int
     ) -> Tuple[Literal["use_current", "refresh", "fetch", "wait", "unavailable"], Optional[int]]: ...
+    def poll_current(
+        self, now: int
+    ) -> Tuple[
+        Literal["use_current", "refresh", "fetch", "wait", "unavailable"], Optional[int], Optional[KeySet]
+    ]: ...
     def unknown_key(self, now: int) -> Optional[int]: ...
     def fetch_succeeded(
         self, ticket: int, now: int, body: bytes, cache_control: Optional[str] = None

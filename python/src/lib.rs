@@ -458,6 +458,16 @@ impl CacheState {
     }
 }
 
+fn decision_name(decision: Decision) -> &'static str {
+    match decision {
+        Decision::UseCurrent => "use_current",
+        Decision::Refresh(_) => "refresh",
+        Decision::Fetch(_) => "fetch",
+        Decision::Wait => "wait",
+        Decision::Unavailable => "unavailable",
+    }
+}
+
 /// The key-set cache policy of SPEC §4 for one issuer (the core's `KeySetCache`), thread-safe.
 /// The caller fetches when told to and reports the outcome with the ticket id it was given.
 #[pyclass(frozen, name = "KeySetCache", module = "cryptr_guard._native")]
@@ -488,14 +498,21 @@ impl PyKeySetCache {
         no_panic(|| {
             let mut state = lock(&self.state);
             let decision = state.policy.poll(now);
-            let name = match decision {
-                Decision::UseCurrent => "use_current",
-                Decision::Refresh(_) => "refresh",
-                Decision::Fetch(_) => "fetch",
-                Decision::Wait => "wait",
-                Decision::Unavailable => "unavailable",
-            };
-            (name, state.hand_out(decision.ticket()))
+            (decision_name(decision), state.hand_out(decision.ticket()))
+        })
+    }
+
+    /// `poll(now)` and `current(now)` under one lock: `(decision, ticket, current set or None)`
+    /// (the request path's single call).
+    fn poll_current(&self, now: u64) -> PyResult<(&'static str, Option<u64>, Option<PyKeySet>)> {
+        no_panic(|| {
+            let mut state = lock(&self.state);
+            let decision = state.policy.poll(now);
+            let ticket = state.hand_out(decision.ticket());
+            let current = state.policy.current(now).map(|set| PyKeySet {
+                inner: Arc::clone(set),
+            });
+            (decision_name(decision), ticket, current)
         })
     }
 

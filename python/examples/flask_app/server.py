@@ -75,8 +75,8 @@ def create_app(overrides: Optional[Mapping[str, Any]] = None) -> Flask:
     app.config.from_object("config")
     if overrides:
         app.config.update(overrides)
-    # The tutorial's step 04: CORS on the courses route (errors included, see cryptr_guard.flask).
-    CORS(app, resources={r"/api/v1/courses": {"origins": "*"}}, expose_headers=["WWW-Authenticate"])
+    # The tutorial's step 04: CORS on the API routes (errors included, see cryptr_guard.flask).
+    CORS(app, resources={r"/api/v1/*": {"origins": "*"}}, expose_headers=["WWW-Authenticate"])
     CryptrGuard(app)
     app.register_blueprint(api)
     return app
