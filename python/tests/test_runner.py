@@ -1,0 +1,41 @@
+"""The conformance runner's own edge: a number beyond binary64 is printed as ``claims_raw``."""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+import time
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding
+
+from cryptr_guard import KeySet, Validator
+
+from . import conformance_runner
+from .conftest import AUDIENCE, Key
+
+
+def b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def test_huge_numbers_become_inf_and_the_runner_prints_claims_raw(k1: Key) -> None:
+    exp = int(time.time()) + 600
+    payload = f'{{"iss":"i","aud":"{AUDIENCE}","exp":{exp},"big":1e400,"n":123456789012345678901234567890}}'
+    signing_input = f'{b64(json.dumps({"alg": "RS256", "kid": "k1"}).encode())}.{b64(payload.encode())}'
+    signature = k1.private.sign(signing_input.encode(), padding.PKCS1v15(), hashes.SHA256())
+    token = f"{signing_input}.{b64(signature)}"
+    keys = KeySet.from_jwks(json.dumps({"keys": [k1.jwk]}))
+    claims = Validator("i", AUDIENCE).validate(token, keys)
+    assert math.isinf(claims["big"]) and claims["n"] == 123456789012345678901234567890
+    case = {
+        "name": "t/huge",
+        "token": token,
+        "now": exp - 1,
+        "options": {"issuer": "i", "audiences": [AUDIENCE], "leeway": 0,
+                    "required_claims": ["exp", "iss", "aud"], "typ": None, "max_token_len": 8192},
+    }
+    out = conformance_runner.token_outcome(case, keys, None)
+    assert out == {"name": "t/huge", "valid": True, "kid": "k1", "claims_raw": payload}
+    json.dumps(out, allow_nan=False)
