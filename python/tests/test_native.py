@@ -264,3 +264,45 @@ def test_concurrent_validation_shares_one_cache(k1: Key) -> None:
     assert errors == []
     stats = cache.stats
     assert stats["hits"] + stats["misses"] == 200 and stats["size"] == 8
+
+
+def test_the_gil_is_released_during_verification(k1: Key) -> None:
+    """A thread waking from sleep needs the GIL back. With a 3 s switch interval, it gets it at
+    once only if the thread running validate() releases it; a loop that held the GIL would delay
+    the sleeper by the whole interval (a pure-Python loop does: 3.0 s measured)."""
+    import sys
+    import threading
+
+    keys = KeySet.from_jwks(json.dumps({"keys": [k1.jwk]}))
+    validator = Validator(ISS, AUDIENCE)
+    token = k1.sign(claims())
+    go = threading.Event()
+    done = threading.Event()
+    delays: list = []
+
+    def sleeper() -> None:
+        go.wait(10)
+        time.sleep(0.02)  # the worker takes the GIL meanwhile
+        start = time.monotonic()
+        time.sleep(0.05)  # wakes up needing the GIL back
+        delays.append(time.monotonic() - start - 0.05)
+        done.set()
+
+    def worker() -> None:
+        go.wait(10)
+        deadline = time.monotonic() + 10
+        while not done.is_set() and time.monotonic() < deadline:
+            validator.validate(token, keys)
+
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(3.0)
+    try:
+        threads = [threading.Thread(target=sleeper), threading.Thread(target=worker)]
+        for t in threads:
+            t.start()
+        go.set()
+        for t in threads:
+            t.join(20)
+    finally:
+        sys.setswitchinterval(old)
+    assert delays and delays[0] < 1.0, delays
