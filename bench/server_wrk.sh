@@ -60,27 +60,35 @@ start_rust cache-off 7402 --token-cache 0
 start_rust cache-off-blocking 7403 --token-cache 0 --blocking-verify
 candidates=(cache-on cache-off cache-off-blocking)
 
-# Python candidates, when their apps exist (gunicorn, 2 sync workers, pinned to CPU 0).
+# Python candidates, when present (gunicorn, 2 sync workers, pinned to CPU 0): the tutorial app
+# (python-jose, JWKS fetched on every request) and the same app on cryptr_guard.flask.
 if [ -x .venv/bin/gunicorn ]; then
   if [ -f bench/tutorial/server.py ]; then
-    (cd bench/tutorial && taskset -c 0 ../../.venv/bin/gunicorn -w 2 -b 127.0.0.1:7410 server:app \
-      >"$work/tutorial.log" 2>&1) &
+    (cd bench/tutorial && exec taskset -c 0 ../../.venv/bin/gunicorn -w 2 -k sync -b 127.0.0.1:7410 \
+      --log-level warning server:app >"$work/tutorial.log" 2>&1) &
     pids+=($!)
     add tutorial-flask 7410 /api/v1/courses
     candidates+=(tutorial-flask)
   fi
-  if [ -n "${FLASK_APP_MODULE:-}" ] || [ -f bench/flask_cryptr_guard.py ]; then
-    module=${FLASK_APP_MODULE:-flask_cryptr_guard:app}
-    (cd bench && taskset -c 0 ../.venv/bin/gunicorn -w 2 -b 127.0.0.1:7411 "$module" \
-      >"$work/flask-cg.log" 2>&1) &
-    pids+=($!)
-    add flask-cryptr-guard 7411 /api/v1/courses
-    candidates+=(flask-cryptr-guard)
+  if [ -f python/examples/flask_app/server.py ] && .venv/bin/python -c "import cryptr_guard" 2>/dev/null; then
+    for mode in on:10000 off:0; do
+      name="flask-cryptr-guard-cache-${mode%%:*}"
+      p=$((7411 + ${#candidates[@]}))
+      (cd python/examples/flask_app && CRYPTR_ALLOW_HTTP=true CRYPTR_TOKEN_CACHE_SIZE=${mode##*:} \
+        exec taskset -c 0 ../../../.venv/bin/gunicorn -w 2 -k sync -b "127.0.0.1:$p" \
+        --log-level warning server:app >"$work/$name.log" 2>&1) &
+      pids+=($!)
+      add "$name" "$p" /api/v1/courses
+      candidates+=("$name")
+    done
   fi
 fi
 
 for name in "${candidates[@]}"; do
   wait_port "http://127.0.0.1:${port[$name]}/" || true
+  for _ in 1 2 3 4; do # warm up (both gunicorn workers fetch their keys)
+    curl -s -o /dev/null -H "Authorization: Bearer $token" "${url[$name]}"
+  done
   status=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $token" "${url[$name]}")
   [ "$status" = 200 ] || { echo "$name answers $status to the demo token" >&2; exit 1; }
 done

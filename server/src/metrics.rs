@@ -55,13 +55,18 @@ fn bump(counter: Option<&AtomicU64>) {
 }
 
 impl Metrics {
-    /// Counts one authentication with its outcome and duration.
-    pub fn authentication(&self, outcome: &str, elapsed: Duration) {
+    /// Counts one outcome without timing it (a refusal decided before validation).
+    pub fn outcome(&self, outcome: &str) {
         let index = OUTCOMES
             .iter()
             .position(|o| *o == outcome)
             .unwrap_or(OUTCOMES.len() - 1);
         bump(self.outcomes.get(index));
+    }
+
+    /// Counts one authentication with its outcome and duration.
+    pub fn authentication(&self, outcome: &str, elapsed: Duration) {
+        self.outcome(outcome);
         let seconds = elapsed.as_secs_f64();
         if let Some(bucket) = LATENCY_BUCKETS.iter().position(|b| seconds <= *b) {
             bump(self.buckets.get(bucket));

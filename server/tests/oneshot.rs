@@ -415,3 +415,60 @@ async fn header_errors_use_the_tutorial_descriptions() {
     );
     let _ = header::AUTHORIZATION;
 }
+
+/// The extractor in a larger app whose state holds an `AppState` (`FromRef`).
+#[derive(Clone)]
+struct BigState {
+    auth: AppState,
+    greeting: &'static str,
+}
+
+impl axum::extract::FromRef<BigState> for AppState {
+    fn from_ref(state: &BigState) -> AppState {
+        state.auth.clone()
+    }
+}
+
+impl axum::extract::FromRef<BigState> for &'static str {
+    fn from_ref(state: &BigState) -> &'static str {
+        state.greeting
+    }
+}
+
+#[tokio::test]
+async fn extractor_works_in_a_larger_app_through_from_ref() {
+    use axum::extract::State;
+    use cryptr_guard_server::Authenticated;
+    let (_issuer, state, _) = ready_state().await;
+    async fn hello(
+        State(greeting): State<&'static str>,
+        Authenticated(user): Authenticated,
+    ) -> String {
+        format!(
+            "{greeting}, {}",
+            user.claims().sub.as_deref().unwrap_or("?")
+        )
+    }
+    let router = axum::Router::new()
+        .route("/hello", axum::routing::get(hello))
+        .with_state(BigState {
+            auth: state,
+            greeting: "hello",
+        });
+    let token = token(&keys()[0], &claims(T0));
+    let request = Request::get("/hello")
+        .header("authorization", format!("Bearer {token}"))
+        .body(Body::empty())
+        .unwrap();
+    let response = router.clone().oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        to_bytes(response.into_body(), 1024).await.unwrap(),
+        "hello, user-42"
+    );
+    let response = router
+        .oneshot(Request::get("/hello").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+}
