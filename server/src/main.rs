@@ -1,7 +1,7 @@
 //! `cryptr-guard`: parses the configuration, sets up tracing, binds and serves. Everything else
 //! lives in the library (`cryptr_guard_server`).
 
-use std::io::Read as _;
+use std::io::{Read as _, Write as _};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -307,7 +307,11 @@ fn run_demo(args: DemoArgs) -> Result<(), String> {
             tokio::task::spawn_blocking(move || demo::setup(local, bits, Clock::System.now()))
                 .await
                 .map_err(|e| format!("demo: {e}"))??;
-        println!("{}", demo.instructions);
+        // A closed stdout (the reader went away) must not stop the demo.
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(demo.instructions.as_bytes());
+        let _ = out.flush();
+        drop(out);
         cryptr_guard_server::serve(listener, demo.router, shutdown_signal())
             .await
             .map_err(|e| format!("server: {e}"))

@@ -243,24 +243,23 @@ async fn demo_answers_its_own_curls() {
         .spawn()
         .unwrap();
     let stdout = child.stdout.take().unwrap();
-    let reader = std::thread::spawn(move || {
+    let (send, receive) = std::sync::mpsc::channel::<String>();
+    // Reads the instructions, then keeps draining stdout until the child exits.
+    std::thread::spawn(move || {
         let mut text = String::new();
+        let mut send = Some(send);
         for line in BufReader::new(stdout).lines() {
-            let line = line.unwrap();
-            let last = line.contains("Press Ctrl-C");
+            let Ok(line) = line else { break };
             text.push_str(&line);
             text.push('\n');
-            if last {
-                break;
+            if line.contains("Press Ctrl-C")
+                && let Some(send) = send.take()
+            {
+                let _ = send.send(std::mem::take(&mut text));
             }
         }
-        text
     });
-    let started = Instant::now();
-    while !reader.is_finished() && started.elapsed() < Duration::from_secs(60) {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let text = reader.join().unwrap();
+    let text = receive.recv_timeout(Duration::from_secs(60)).unwrap();
     let examples = parse_examples(&text);
     assert_eq!(examples.len(), 5, "{text}");
     assert!(

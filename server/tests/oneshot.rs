@@ -321,7 +321,7 @@ async fn health_readiness_and_metrics() {
     assert_eq!(health.status, StatusCode::OK);
     // Not ready before the first fetch completes; the probe starts it.
     let mut ready = call(&state, "GET", "/readyz", &[]).await;
-    for _ in 0..50 {
+    for _ in 0..250 {
         if ready.status == StatusCode::OK {
             break;
         }

@@ -201,7 +201,7 @@ fn rand_kid() -> u64 {
 #[tokio::test]
 async fn graceful_shutdown_finishes_the_request_in_flight() {
     let [a, _] = keys();
-    let issuer = Issuer::start(Behaviour::Slow(Duration::from_millis(700), jwks_of(&[a]))).await;
+    let issuer = Issuer::start(Behaviour::Slow(Duration::from_millis(500), jwks_of(&[a]))).await;
     let (mut settings, _) = settings(&issuer.url);
     settings.fetch.timeout = Duration::from_secs(5);
     let mut server = start(state(settings)).await;
@@ -219,7 +219,12 @@ async fn graceful_shutdown_finishes_the_request_in_flight() {
                 .map(|r| r.status().as_u16())
         }
     });
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // Shut down once the request is in flight (the server is fetching the key set for it).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while issuer.hits() == 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(issuer.hits(), 1);
     server.stop.take().unwrap().send(()).unwrap();
     assert_eq!(
         in_flight.await.unwrap().unwrap(),
