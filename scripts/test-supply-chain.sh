@@ -36,7 +36,7 @@ manifests=(Cargo.toml fuzz/Cargo.toml)
 # Offline checks: the dependency graph, licenses and sources from the lock files.
 for manifest in "${manifests[@]}"; do
     check "bans licenses sources ($manifest)" --manifest-path "$manifest" --config deny.toml \
-        --offline check -A license-not-encountered bans licenses sources
+        --offline check -A license-not-encountered -A license-exception-not-encountered bans licenses sources
 done
 
 # Advisories: only with a database. Try to fetch it (bounded in time); an old local copy is
