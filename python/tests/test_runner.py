@@ -39,3 +39,14 @@ def test_huge_numbers_become_inf_and_the_runner_prints_claims_raw(k1: Key) -> No
     out = conformance_runner.token_outcome(case, keys, None)
     assert out == {"name": "t/huge", "valid": True, "kid": "k1", "claims_raw": payload}
     json.dumps(out, allow_nan=False)
+
+
+def test_claims_are_exactly_json_loads_of_the_payload(k1: Key) -> None:
+    exp = int(time.time()) + 600
+    keys = KeySet.from_jwks(json.dumps({"keys": [k1.jwk]}))
+    body = f'"iss":"i","aud":"{AUDIENCE}","exp":{exp},"name":"Zoë \\u00e9 \U0001f600","n":[1,2.5e3,{{"x":null}}]'
+    for payload in ("{" + body + "}", " \n{" + body + "}\t", "{" + body + ',"d":{"k":1,"k":2}}'):
+        signing_input = f'{b64(json.dumps({"alg": "RS256"}).encode())}.{b64(payload.encode())}'
+        signature = k1.private.sign(signing_input.encode(), padding.PKCS1v15(), hashes.SHA256())
+        token = f"{signing_input}.{b64(signature)}"
+        assert Validator("i", AUDIENCE).validate(token, keys) == json.loads(payload)
