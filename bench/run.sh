@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# RS256 verification benchmarks, cryptr-guard-core against the `rsa` crate and aws-lc-rs, with a
+# cached key, pinned to one core (taskset -c 1, or BENCH_CPU).
+#
+#   bench/run.sh                  criterion (bench/benches/rs256.rs); extra arguments go to it
+#   bench/run.sh --quick          best-of-many-batches comparison (bench/examples/compare.rs),
+#                                 which holds up on a busy machine
+#
+# bench/ is a workspace of its own (aws-lc-rs builds C code; it stays out of the main
+# workspace) with its target directory in bench/target.
+set -euo pipefail
+cd "$(dirname "$0")"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
+cpu="${BENCH_CPU:-1}"
+
+if [[ "${1:-}" == "--quick" ]]; then
+    shift
+    cargo build --release --example compare
+    exec taskset -c "$cpu" "$CARGO_TARGET_DIR/release/examples/compare" "$@"
+fi
+
+# Build unpinned, measure pinned.
+cargo bench --bench rs256 --no-run
+exec taskset -c "$cpu" cargo bench --bench rs256 -- "$@"
