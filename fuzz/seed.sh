@@ -48,10 +48,13 @@ for path in files:
         put("validate", bytes([flags, min(int(opts.get("leeway", 0)), 254), 2]) + struct.pack("<Q", now) + token)
         put("validate", bytes([0, 0, 0]) + bytes(8) + token)
         parts = case["token"].split(".")
-        for segment in parts[:2]:
+        for i, segment in enumerate(parts[:2]):
             decoded = b64url_decode(segment)
             if decoded and decoded[:1] == b"{":
                 put("json", decoded)
+                if i == 1:
+                    # claims: [required mask (Claim::ALL order), now, leeway] ++ payload
+                    put("claims", bytes([0x29]) + struct.pack("<QQ", now, 0) + decoded)
     for case in group.get("jwks_cases", []):
         if "jwks_raw" in case:
             doc = case["jwks_raw"].encode("utf-8")
