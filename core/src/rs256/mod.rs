@@ -32,10 +32,10 @@ pub const MAX_MODULUS_BITS: u32 = 8192;
 
 /// Limbs of the largest modulus.
 const MAX_LIMBS: usize = MAX_MODULUS_BITS as usize / Limb::BITS as usize;
-/// Up to this many limbs, squarings go through the general product: measured on x86-64
-/// (`bench/`), the dedicated squaring saves a quarter of the multiplications but loses more
-/// than that to loop overhead on short columns (2048-bit keys: 25.9 -> 25.0 us per verify);
-/// from 3072 bits on it wins.
+/// Up to this many limbs (but for 32, which has a straight-line squaring of its own on 64-bit
+/// targets), squarings go through the general product: measured on x86-64 (`bench/`), the
+/// dedicated squaring loop saves a quarter of the multiplications but loses more than that to
+/// loop overhead on short columns; from 3072 bits on it wins.
 const SQUARE_WITH_MUL_MAX_LIMBS: usize = 2560 / Limb::BITS as usize;
 
 /// DER of `DigestInfo ::= SEQUENCE { AlgorithmIdentifier { id-sha256, NULL }, OCTET STRING }`
@@ -218,13 +218,8 @@ impl PublicKey {
         if e & !(1 << top) & !1 != 0 {
             base.copy_from_slice(x);
         }
-        let square_with_mul = l <= SQUARE_WITH_MUL_MAX_LIMBS;
         for bit in (0..top).rev() {
-            if square_with_mul {
-                mont::mont_mul(y, x, x, n, n0);
-            } else {
-                mont::mont_sqr(y, x, n, n0);
-            }
+            square(y, x, n, n0);
             if (e >> bit) & 1 == 1 {
                 if bit == 0 {
                     // The plain s: (s^(e-1) * R) * s / R = s^e, out of Montgomery form.
@@ -241,6 +236,24 @@ impl PublicKey {
         base[0] = 1;
         y.copy_from_slice(x);
         mont::mont_mul(x, y, base, n, n0);
+    }
+}
+
+/// `y = x^2 / R mod n` by the fastest kernel for the size.
+fn square(y: &mut [Limb], x: &[Limb], n: &[Limb], n0: Limb) {
+    #[cfg(target_pointer_width = "64")]
+    if let (Ok(y32), Ok(x32), Ok(n32)) = (
+        <&mut [Limb; 32]>::try_from(&mut *y),
+        <&[Limb; 32]>::try_from(x),
+        <&[Limb; 32]>::try_from(n),
+    ) {
+        mont::mont_sqr_32(y32, x32, n32, n0);
+        return;
+    }
+    if n.len() <= SQUARE_WITH_MUL_MAX_LIMBS {
+        mont::mont_mul(y, x, x, n, n0);
+    } else {
+        mont::mont_sqr(y, x, n, n0);
     }
 }
 

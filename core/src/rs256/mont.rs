@@ -27,7 +27,7 @@ pub(crate) trait Word: Copy + Default + Eq + Ord + core::fmt::Debug {
     const BYTES: usize;
     /// The value 1.
     const ONE: Self;
-    /// Three-word accumulator `(low two words, top word)`.
+    /// Three-word accumulator `(low, high, top)`.
     type Acc: Copy + Default;
 
     /// `self * rhs mod 2^w`.
@@ -58,7 +58,7 @@ macro_rules! impl_word {
             const BITS: u32 = <$w>::BITS;
             const BYTES: usize = core::mem::size_of::<$w>();
             const ONE: Self = 1;
-            type Acc = ($dw, $w);
+            type Acc = ($w, $w, $w);
 
             #[inline(always)]
             fn mul_lo(self, rhs: Self) -> Self {
@@ -68,31 +68,36 @@ macro_rules! impl_word {
             #[inline(always)]
             fn mac(acc: &mut Self::Acc, a: Self, b: Self) {
                 let p = <$dw>::from(a) * <$dw>::from(b);
-                // Written as word-sized adds so that it stays one add/adc/adc chain.
-                let (lo, c) = (acc.0 as $w).overflowing_add(p as $w);
-                let hi =
-                    <$dw>::from((acc.0 >> <$w>::BITS) as $w) + (p >> <$w>::BITS) + <$dw>::from(c);
-                acc.0 = (hi << <$w>::BITS) | <$dw>::from(lo);
-                acc.1 = acc.1.wrapping_add((hi >> <$w>::BITS) as $w);
+                let (lo, c) = acc.0.overflowing_add(p as $w);
+                let hi = <$dw>::from(acc.1) + (p >> <$w>::BITS) + <$dw>::from(c);
+                acc.0 = lo;
+                acc.1 = hi as $w;
+                acc.2 = acc.2.wrapping_add((hi >> <$w>::BITS) as $w);
             }
 
             #[inline(always)]
             fn acc_add_double(acc: &mut Self::Acc, other: Self::Acc) {
-                let top = (other.1 << 1) | ((other.0 >> (2 * <$w>::BITS - 1)) as $w);
-                let (s, c) = acc.0.overflowing_add(other.0 << 1);
-                acc.0 = s;
-                acc.1 = acc.1.wrapping_add(top).wrapping_add(<$w>::from(c));
+                let top = (other.2 << 1) | (other.1 >> (<$w>::BITS - 1));
+                let hi = (other.1 << 1) | (other.0 >> (<$w>::BITS - 1));
+                let lo = other.0 << 1;
+                let (l, c) = acc.0.overflowing_add(lo);
+                let h = <$dw>::from(acc.1) + <$dw>::from(hi) + <$dw>::from(c);
+                acc.0 = l;
+                acc.1 = h as $w;
+                acc.2 = acc
+                    .2
+                    .wrapping_add(top)
+                    .wrapping_add((h >> <$w>::BITS) as $w);
             }
 
             #[inline(always)]
             fn acc_low(acc: &Self::Acc) -> Self {
-                acc.0 as $w
+                acc.0
             }
 
             #[inline(always)]
             fn acc_shift(acc: &mut Self::Acc) {
-                acc.0 = (acc.0 >> <$w>::BITS) | (<$dw>::from(acc.1) << <$w>::BITS);
-                acc.1 = 0;
+                *acc = (acc.1, acc.2, 0);
             }
 
             #[inline(always)]
@@ -264,4 +269,62 @@ pub(crate) fn mont_sqr<W: Word>(out: &mut [W], a: &[W], n: &[W], n0: W) {
     out[l - 1] = W::acc_low(&acc);
     W::acc_shift(&mut acc);
     final_sub(out, W::acc_low(&acc), n);
+}
+
+#[cfg(any(test, target_pointer_width = "64"))]
+/// Column `$i` of a 32-limb Montgomery squaring ([`mont_sqr`] for `L = 32`), fully unrolled:
+/// `$j` runs over every limb index, and the conditions, all constant, keep the products that
+/// belong to the column (the index arithmetic in the others is never evaluated; `% 32` keeps
+/// it in range for the compiler's checks).
+macro_rules! sqr32_column {
+    ($acc:ident, $out:ident, $a:ident, $n:ident, $n0:ident; $i:literal; [$($j:literal)*]) => {{
+        const I: usize = $i;
+        const S: usize = (I + 1).saturating_sub(32);
+        const HALF: usize = I.div_ceil(2);
+        let mut cross = W::Acc::default();
+        $(
+            if $j >= S && $j < HALF {
+                W::mac(&mut cross, $a[$j], $a[I.wrapping_sub($j) % 32]);
+            }
+        )*
+        W::acc_add_double(&mut $acc, cross);
+        if I % 2 == 0 {
+            let d = $a[I / 2 % 32];
+            W::mac(&mut $acc, d, d);
+        }
+        $(
+            if $j >= S && $j < I && $j < 32 {
+                W::mac(&mut $acc, $out[$j], $n[I.wrapping_sub($j) % 32]);
+            }
+        )*
+        if I < 32 {
+            let m = W::acc_low(&$acc).mul_lo($n0);
+            W::mac(&mut $acc, m, $n[0]);
+            $out[I % 32] = m;
+        } else {
+            $out[S.wrapping_sub(1) % 32] = W::acc_low(&$acc);
+        }
+        W::acc_shift(&mut $acc);
+    }};
+}
+
+#[cfg(any(test, target_pointer_width = "64"))]
+/// Every column of a 32-limb squaring, one [`sqr32_column!`] each.
+macro_rules! sqr32_columns {
+    ($acc:ident, $out:ident, $a:ident, $n:ident, $n0:ident; $js:tt; $($i:literal)*) => {
+        $(sqr32_column!($acc, $out, $a, $n, $n0; $i; $js);)*
+    };
+}
+
+/// [`mont_sqr`] for 32-limb moduli (2048-bit keys on 64-bit targets) as straight-line code.
+#[cfg(any(test, target_pointer_width = "64"))]
+pub(crate) fn mont_sqr_32<W: Word>(out: &mut [W; 32], a: &[W; 32], n: &[W; 32], n0: W) {
+    let mut acc = W::Acc::default();
+    sqr32_columns!(acc, out, a, n, n0;
+        [0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31];
+        0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31
+        32 33 34 35 36 37 38 39 40 41 42 43 44 45 46 47 48 49 50 51 52 53 54 55 56 57 58 59 60 61 62);
+    out[31] = W::acc_low(&acc);
+    W::acc_shift(&mut acc);
+    final_sub(&mut out[..], W::acc_low(&acc), &n[..]);
 }

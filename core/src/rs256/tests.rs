@@ -181,6 +181,37 @@ fn montgomery_kernels_u32() {
     check_kernels::<u32>();
 }
 
+fn check_sqr_32<W: TestWord>() {
+    let mut rng = Rng(37 + W::bits() as u64);
+    for _ in 0..40 {
+        let n = random_modulus::<W>(&mut rng, 32);
+        let n0 = mont::neg_inv(n[0]);
+        let mut cases = vec![random_below(&mut rng, &n), vec![W::default(); 32]];
+        let mut n_minus_1 = n.clone();
+        n_minus_1[0] = W::sbb(n_minus_1[0], W::from_u64(1), W::default()).0;
+        cases.push(n_minus_1);
+        for a in cases {
+            let mut expected = vec![W::default(); 32];
+            mont::mont_sqr(&mut expected, &a, &n, n0);
+            let mut got = [W::default(); 32];
+            let a32: [W; 32] = a.clone().try_into().unwrap();
+            let n32: [W; 32] = n.clone().try_into().unwrap();
+            mont::mont_sqr_32(&mut got, &a32, &n32, n0);
+            assert_eq!(&got[..], &expected[..], "a={a:?} n={n:?}");
+        }
+    }
+}
+
+#[test]
+fn straight_line_squaring_u64() {
+    check_sqr_32::<u64>();
+}
+
+#[test]
+fn straight_line_squaring_u32() {
+    check_sqr_32::<u32>();
+}
+
 #[test]
 fn kernels_ignore_inconsistent_lengths() {
     let n = [0xffff_ffff_ffff_fff1u64, 3];
@@ -333,7 +364,10 @@ fn pow_matches_reference() {
         (513, 0xffff_ffff),
         (700, 0x8000_0001),
         (777, 0x1234_5679),
-        // Long enough for the dedicated squaring (see SQUARE_WITH_MUL_MAX_LIMBS).
+        // 32 limbs: the straight-line squaring on 64-bit targets.
+        (2048, 3),
+        (2047, 65537),
+        // Long enough for the dedicated squaring loop (see SQUARE_WITH_MUL_MAX_LIMBS).
         (3072, 3),
         (4096, 65537),
     ] {
