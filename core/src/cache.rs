@@ -658,6 +658,8 @@ impl<T> KeySetCache<T> {
         if self.in_flight.is_some_and(|f| f.ticket.id == ticket.id) {
             self.in_flight = None;
         }
+        // The issuer answered: the backoff ends even when this set lost the race.
+        self.failures = 0;
         if self
             .installed
             .as_ref()
@@ -665,7 +667,6 @@ impl<T> KeySetCache<T> {
         {
             return false;
         }
-        self.failures = 0;
         self.installed = Some(Installed {
             set: Arc::new(set),
             fetched_at: now,
@@ -1448,6 +1449,29 @@ mod tests {
     }
 
     #[test]
+    fn late_success_that_loses_the_race_still_ends_the_backoff() {
+        let mut cache = new_cache();
+        let Some(old) = cache.poll(T0).ticket() else {
+            panic!("expected a fetch");
+        };
+        assert_eq!(cache.poll(T0 + 30), Decision::Unavailable);
+        let Some(new) = cache.poll(T0 + 31).ticket() else {
+            panic!("expected a retry");
+        };
+        assert!(cache.fetch_succeeded(new, T0 + 31, 2, None));
+        let Some(refetch) = cache.unknown_key(T0 + 32) else {
+            panic!("expected an unknown-key refetch");
+        };
+        assert!(cache.fetch_failed(refetch, T0 + 33));
+        assert_eq!(cache.consecutive_failures(T0 + 33), 1);
+        // The abandoned first fetch answers now: its set is older, but the issuer answered.
+        assert!(!cache.fetch_succeeded(old, T0 + 33, 1, None));
+        assert_eq!(cache.consecutive_failures(T0 + 33), 0);
+        assert_eq!(cache.backoff_until(T0 + 33), None);
+        assert_eq!(current(&cache, T0 + 33), Some(2));
+    }
+
+    #[test]
     fn late_failure_after_newer_success_is_ignored() {
         let mut cache = new_cache();
         let Some(old) = cache.poll(T0).ticket() else {
@@ -1815,9 +1839,10 @@ mod tests {
                                 if in_flight.is_some_and(|(id, _)| id == ticket.id()) {
                                     in_flight = None;
                                 }
+                                // Any success ends the backoff, installed or not.
+                                failures = 0;
                                 if done {
                                     installs += 1;
-                                    failures = 0;
                                     installed = Some((ticket.id(), now, config.ttl_for(header.as_deref())));
                                 }
                                 outstanding.retain(|t| *t != ticket);
