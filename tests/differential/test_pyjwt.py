@@ -151,6 +151,12 @@ JSON_VALUES = st.recursive(
 )
 
 
+FOCUS = [
+    "key_use_null", "key_ops_sign", "kid_empty", "no_kid", "crit_b64", "dup_claim", "lone_surrogate",
+    "nan", "digits", "deep", "frac_exp", "pad_header", "pad_payload", "typ", "short_max",
+]
+
+
 def deep(depth: int) -> Any:
     value: Any = 0
     for i in range(depth):
@@ -371,6 +377,15 @@ def cases(draw: Any) -> Tuple[Case, Dict[str, Any]]:
         keys_list.insert(draw(st.integers(0, len(keys_list))), draw(jwk_for(pool_key(decoy), decoy_kid, chaos)))
     if chaos and draw(st.integers(0, 15)) == 0:
         keys_list.insert(draw(st.integers(0, len(keys_list))), draw(st.sampled_from([None, 5, "k", [], Obj()])))
+    # A quarter of the clean cases get exactly one mutation aimed at a documented difference, so
+    # that each one is exercised on an otherwise valid token.
+    focus = "none" if chaos else draw(st.sampled_from(["none"] * 9 + FOCUS))
+    if focus == "key_use_null":
+        keys_list[0].set("use", None)
+    elif focus == "key_ops_sign":
+        keys_list[0].set("key_ops", ["sign"])
+    elif focus == "kid_empty":
+        keys_list[0].set("kid", "")
     jwks_obj = Obj([("keys", keys_list)])
     if chaos and draw(st.integers(0, 9)) == 0:
         jwks_obj.insert(
@@ -409,7 +424,23 @@ def cases(draw: Any) -> Tuple[Case, Dict[str, Any]]:
     if chaos and draw(st.integers(0, 7)) == 0:
         mutate_object(draw, header, ["alg", "kid", "typ"])
 
+    if focus == "no_kid":
+        header.remove("kid")
+    elif focus == "crit_b64":
+        header.extend([("crit", ["b64"]), ("b64", True)])
     payload = draw(claims(leeway, chaos, required))
+    if focus == "dup_claim":
+        payload.append((draw(st.sampled_from(["iss", "aud", "sub", "x"])), payload.get("iss")))
+    elif focus == "lone_surrogate":
+        payload.append(("x", draw(st.sampled_from(LONE))))
+    elif focus == "nan":
+        payload.append(("x", draw(st.sampled_from([Raw("NaN"), Raw("Infinity"), Raw("-Infinity")]))))
+    elif focus == "digits":
+        payload.append(("x", Raw("1" * 4301)))
+    elif focus == "deep":
+        payload.append(("x", deep(draw(st.sampled_from([31, 32, 33])))))
+    elif focus == "frac_exp":
+        payload.set("exp", Raw(f"{NOW + time_offset(draw, leeway)}.5"))
     if chaos and draw(st.integers(0, 3)) == 0:
         mutate_object(draw, payload, ["iss", "aud", "exp", "nbf", "iat", "sub", "jti"])
     if chaos and draw(st.integers(0, 30)) == 0:
@@ -419,6 +450,10 @@ def cases(draw: Any) -> Tuple[Case, Dict[str, Any]]:
 
     header_seg = b64_segment(draw, chaos, encode_document(draw, header, rnd) if chaos and draw(st.integers(0, 3)) == 0 else Writer(rnd).document(header).encode("utf-8", "surrogatepass"))
     payload_seg = b64_segment(draw, chaos, encode_document(draw, payload, rnd) if chaos and draw(st.integers(0, 2)) == 0 else Writer(rnd).document(payload).encode("utf-8", "surrogatepass"))
+    if focus == "pad_header":
+        header_seg += b"=" * (-len(header_seg) % 4)
+    elif focus == "pad_payload":
+        payload_seg += b"=" * (-len(payload_seg) % 4)
     signing_input = header_seg + b"." + payload_seg
     sign_with = signer if not chaos or draw(st.integers(0, 15)) else draw(st.sampled_from(range(len(POOL))))
     sig = pool_key(sign_with).sign(signing_input, padding.PKCS1v15(), hashes.SHA256())
@@ -457,11 +492,11 @@ def cases(draw: Any) -> Tuple[Case, Dict[str, Any]]:
     elif edit == "whitespace":
         token = b" " + token if draw(st.booleans()) else token + b"\n"
 
-    typ = draw(st.sampled_from([None] * 6 + ["at+jwt", "JWT"])) if chaos else None
-    max_len = draw(st.sampled_from([8192] * 8 + [600, 1000])) if chaos else 8192
+    typ = draw(st.sampled_from([None] * 6 + ["at+jwt", "JWT"])) if chaos else ("at+jwt" if focus == "typ" else None)
+    max_len = draw(st.sampled_from([8192] * 8 + [600, 1000])) if chaos else (600 if focus == "short_max" else 8192)
     audiences = [AUDIENCE] if draw(st.booleans()) else [OTHER_AUDIENCE, AUDIENCE]
     case = Case(token, jwks, ISSUER, audiences, leeway, required, typ, max_len, NOW)
-    return case, {"chaos": chaos, "signer": POOL[signer], "sign_with": POOL[sign_with], "edit": edit}
+    return case, {"chaos": chaos, "focus": focus, "signer": POOL[signer], "sign_with": POOL[sign_with], "edit": edit}
 
 
 def repro(case: Case, info: Dict[str, Any]) -> str:
