@@ -296,7 +296,7 @@ def b64_segment(draw: Any, chaos: bool, raw: bytes) -> bytes:
         alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
         last = alphabet.index(seg[-1:])
         unused = 4 if len(seg) % 4 == 2 else 2
-        return seg[:-1] + alphabet[last | draw(st.integers(1, (1 << unused) - 1)) : (last | 1) + 0 or None][:1]
+        return seg[:-1] + alphabet[last | draw(st.integers(1, (1 << unused) - 1))].to_bytes(1, "big")
     if edit == "std_alphabet":
         return seg.replace(b"-", b"+").replace(b"_", b"/")
     if edit == "foreign":

@@ -85,7 +85,6 @@ def icbrt(x: int) -> int:
 def mutate(name: str, key: rsa.RSAPrivateKey, message: bytes, data: st.DataObject) -> Tuple[bytes, bytes]:
     """(message, signature) for one mutation."""
     n = key.public_key().public_numbers().n
-    e = key.public_key().public_numbers().e
     k = (n.bit_length() + 7) // 8
     sig = key.sign(message, padding.PKCS1v15(), hashes.SHA256())
     assert len(sig) == k
@@ -165,7 +164,6 @@ def mutate(name: str, key: rsa.RSAPrivateKey, message: bytes, data: st.DataObjec
         em = b"\x00\x00\x01" + b"\xff" * (k - 4 - len(DIGEST_INFO) - 32) + b"\x00" + DIGEST_INFO + h
         return message, pow(int.from_bytes(em, "big"), d, n).to_bytes(k, "big")
     raise AssertionError(name)
-    del e
 
 
 @pytest.fixture(scope="module")
