@@ -56,6 +56,7 @@ step "no_std build + bare-metal link" scripts/baremetal.sh
 step "core conformance runner" core_conformance
 step "C library" run_if_present scripts/test-ffi.sh
 step "Python module + Flask" run_if_present scripts/test-python.sh
+step "differential vs PyJWT and cryptography" run_if_present scripts/test-differential.sh
 step "server" run_if_present scripts/test-server.sh
 step "four-runner conformance" run_if_present scripts/conformance-all.sh
 step "fuzz (short run)" run_if_present scripts/test-fuzz.sh
