@@ -6,7 +6,7 @@
 - ``tutorial (python-jose)``: bench/tutorial/server.py as the tutorial writes it, fetching the
   JWKS on every request from a local plain-HTTP issuer.
 
-Servers are pinned to CPU 1, wrk and the issuer to CPU 0; targets are interleaved over rounds and
+Servers are pinned to CPU 1, wrk and the issuer to CPU 0, all at nice -15 when run as root; targets are interleaved over rounds and
 the median requests/s reported with ratios from the same run. Needs `wrk` (apt) and gunicorn.
 
     .venv/bin/python bench/python/bench_flask.py [--rounds 3] [--seconds 5]
@@ -36,6 +36,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
 TENANT = "shark-academy"
+# Higher priority than the machine's other work (builds) when allowed (root), to cut the noise.
+NICE = ["nice", "-n", "-15"] if os.geteuid() == 0 else []
 AUD = "http://localhost:8081"
 
 
@@ -68,7 +70,7 @@ def wait_http(url: str, headers: Dict[str, str], timeout: float = 20) -> int:
 
 def wrk(url: str, token: str, seconds: int, connections: int) -> float:
     out = subprocess.run(
-        ["taskset", "-c", "0", "wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "-H", f"Authorization: Bearer {token}", url],
+        [*NICE, "taskset", "-c", "0", "wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "-H", f"Authorization: Bearer {token}", url],
         check=True, capture_output=True, text=True,
     ).stdout
     if "Non-2xx" in out or "Socket errors" in out:
@@ -110,7 +112,7 @@ def main() -> None:
     env_base = dict(os.environ, CRYPTR_BASE_URL=base_url, CRYPTR_TENANT_DOMAIN=TENANT, CRYPTR_AUDIENCE=AUD)
 
     def start(cmd: List[str], cpu: str, env: Dict[str, str], cwd: Path) -> None:
-        procs.append(subprocess.Popen(["taskset", "-c", cpu, *cmd], env=env, cwd=cwd,
+        procs.append(subprocess.Popen([*NICE, "taskset", "-c", cpu, *cmd], env=env, cwd=cwd,
                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
 
     try:
@@ -142,14 +144,22 @@ def main() -> None:
             for name, url in targets.items():
                 samples[name].append(wrk(url, token, args.seconds, args.connections))
         medians = {name: statistics.median(v) for name, v in samples.items()}
-        ceiling = medians["unprotected route"]
-        tutorial = medians["tutorial (python-jose, JWKS per request)"]
         print(f"\n### Flask app, gunicorn 2 sync workers (CPU 1), wrk -c{args.connections} (CPU 0), RSA-{args.bits}, "
               f"median of {args.rounds} × {args.seconds} s\n")
-        print("| target | req/s | of unprotected | vs tutorial |")
+        # Ratios within each round (the four targets measured back to back), then their median:
+        # steadier than a ratio of medians when the machine's load drifts during the run.
+        names = list(targets)
+        def round_ratio(name: str, base: str) -> float:
+            return statistics.median(a / b for a, b in zip(samples[name], samples[base]))
+        print("| target | req/s (median) | of unprotected (median of per-round ratios) | vs tutorial (same) |")
         print("| --- | ---: | ---: | ---: |")
-        for name, value in medians.items():
-            print(f"| {name} | {value:.0f} | {value / ceiling * 100:.0f}% | {value / tutorial:.1f}× |")
+        for name in names:
+            print(f"| {name} | {medians[name]:.0f} | {round_ratio(name, names[0]) * 100:.0f}% | "
+                  f"{round_ratio(name, names[-1]):.1f}× |")
+        print("\nsamples (req/s, in round order):")
+        for name, values in samples.items():
+            print(f"- {name}: {', '.join(f'{v:.0f}' for v in values)}")
+        print(f"load average after the run: {os.getloadavg()[0]:.2f}")
     finally:
         for p in procs:
             p.terminate()

@@ -7,7 +7,7 @@ Every candidate checks the signature, exp, iss and aud of the same token. Candid
 interleaved (one batch each per round), the per-call time of each batch recorded, and the median
 over rounds reported with ratios from the same run. Run pinned to one core:
 
-    taskset -c 1 .venv/bin/python bench/python/bench_validate.py [--rounds 15] [--bits 2048 4096]
+    nice -n -15 taskset -c 1 .venv/bin/python bench/python/bench_validate.py [--rounds 15] [--bits 2048 4096]
 """
 
 from __future__ import annotations
