@@ -151,7 +151,7 @@ class CryptrGuard:
 
     def authenticate(self) -> Dict[str, Any]:
         """The claims of the current request's Bearer token (raises ``CryptrGuardError``)."""
-        return self.validate(_bearer_token(request.headers.get("Authorization")))
+        return self.validate(_bearer_token(request.environ.get("HTTP_AUTHORIZATION")))
 
     def requires_auth(self, view: F) -> F:
         """Decorator: validates the request's Bearer token and puts its claims in
