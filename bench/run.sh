@@ -2,7 +2,8 @@
 # RS256 verification benchmarks, cryptr-guard-core against the `rsa` crate and aws-lc-rs, with a
 # cached key, pinned to one core (taskset -c 1, or BENCH_CPU).
 #
-#   bench/run.sh                  criterion (bench/benches/rs256.rs); extra arguments go to it
+#   bench/run.sh                  criterion, every bench: rs256.rs, then validate.rs
+#   bench/run.sh rs256|validate   criterion, one bench; extra arguments go to it
 #   bench/run.sh --quick          best-of-many-batches comparison (bench/examples/compare.rs),
 #                                 which holds up on a busy machine
 #
@@ -19,6 +20,13 @@ if [[ "${1:-}" == "--quick" ]]; then
     exec taskset -c "$cpu" "$CARGO_TARGET_DIR/release/examples/compare" "$@"
 fi
 
-# Build unpinned, measure pinned.
-cargo bench --bench rs256 --no-run
-exec taskset -c "$cpu" cargo bench --bench rs256 -- "$@"
+benches=(rs256 validate)
+if [[ "${1:-}" == "rs256" || "${1:-}" == "validate" ]]; then
+    benches=("$1")
+    shift
+fi
+for bench in "${benches[@]}"; do
+    # Build unpinned, measure pinned.
+    cargo bench --bench "$bench" --no-run
+    taskset -c "$cpu" cargo bench --bench "$bench" -- "$@"
+done
