@@ -81,7 +81,7 @@ pub fn json_eq(a: &Value, b: &Value) -> bool {
             let (xs, ys) = (x.to_string(), y.to_string());
             match (xs.parse::<f64>(), ys.parse::<f64>()) {
                 (Ok(xf), Ok(yf)) if xf.is_finite() && yf.is_finite() => xf == yf,
-                _ => xs.to_ascii_lowercase() == ys.to_ascii_lowercase(),
+                _ => xs.eq_ignore_ascii_case(&ys),
             }
         }
         (Value::Array(x), Value::Array(y)) => {

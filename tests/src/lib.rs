@@ -206,7 +206,7 @@ fn raw_case(case: &Value) -> Result<String, Failure> {
 
 /// Decodes hexadecimal text.
 pub fn from_hex(hex: &str) -> Result<Vec<u8>, Failure> {
-    if hex.len() % 2 != 0 {
+    if !hex.len().is_multiple_of(2) {
         return Err("odd-length hex".into());
     }
     (0..hex.len())
