@@ -253,7 +253,7 @@ def parse_metrics(text: str) -> dict[tuple[str, str], float]:
 
 
 class Watcher:
-    """Polls the server's /metrics every 0.2 s and records fetch attempts the issuer cannot see
+    """Polls the server's /metrics every 0.1 s and records fetch attempts the issuer cannot see
     (connection refused: `network`, `timeout`) with the time they were noticed."""
 
     def __init__(self, url: str, t0: float):
@@ -275,7 +275,7 @@ class Watcher:
         self.last = now
 
     def run(self) -> None:
-        while not self.stop.wait(0.2):
+        while not self.stop.wait(0.1):
             self.poll()
 
     def unseen_count(self) -> int:
@@ -454,8 +454,8 @@ class Run:
             self.event(f"issuer down; starting cryptr-guard serve on {base} (CPU {args.server_cpu})")
             server_err = open(server_log, "w")
             server = subprocess.Popen(server_cmd, env=env, stdout=subprocess.DEVNULL, stderr=server_err)
-            self.wait_until("server listening", lambda: http_get(base + "/healthz")[0] == 200, 15)
             watcher.thread.start()
+            self.wait_until("server listening", lambda: http_get(base + "/healthz")[0] == 200, 15)
             issuer.keys = [key_a]
             wrk = load("1-key-a", "NONE|key-a|key-b", key_a, None, storm=False)
             self.event(f"wrk -t{args.connections} -c{args.connections} (CPU {args.load_cpu}): key-a tokens, no key set cached")
@@ -545,7 +545,7 @@ class Run:
     @staticmethod
     def compliance(fetches: list[tuple[float, str, bool]]) -> tuple[list[str], list[str]]:
         """Checks each fetch against the policy, in whole seconds as the server's clock counts,
-        with 1 s of tolerance per interval (the refused attempts are timed by the 0.2 s poll).
+        with 1 s of tolerance per interval (the refused attempts are timed by the 0.1 s poll).
         A fetch is allowed when the backoff has lifted and either no good set is cached, or the
         set is at least MIN_TTL old, or (an unknown-key refetch) the last one was at least
         UNKNOWN_KEY_COOLDOWN ago. Returns each fetch's label and the violations."""
