@@ -23,8 +23,8 @@ cargo run --quiet --release -p cryptr-guard-conformance --bin cryptr-guard-compa
   --vectors tests/vectors -- "http=$out/http.jsonl"
 
 echo "--- check smoke run (examples/valid-2048 and examples/expired-hour-ago)"
-cargo build --quiet --release -p cryptr-guard-server --bin cryptr-guard
-bin="$target/release/cryptr-guard"
+cargo build --quiet -p cryptr-guard-server --bin cryptr-guard
+bin="$target/debug/cryptr-guard"
 python3 - "$out" <<'PY'
 import json, sys
 out = sys.argv[1]
