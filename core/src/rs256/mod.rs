@@ -32,10 +32,10 @@ pub const MAX_MODULUS_BITS: u32 = 8192;
 
 /// Limbs of the largest modulus.
 const MAX_LIMBS: usize = MAX_MODULUS_BITS as usize / Limb::BITS as usize;
-/// Up to this many limbs (but for 32, which has a straight-line squaring of its own on 64-bit
-/// targets), squarings go through the general product: measured on x86-64 (`bench/`), the
-/// dedicated squaring loop saves a quarter of the multiplications but loses more than that to
-/// loop overhead on short columns; from 3072 bits on it wins.
+/// Up to this many limbs (but for 32 and 64, which have squarings of their own from
+/// straight-line code on 64-bit targets), squarings go through the general product: measured on
+/// x86-64 (`bench/`), the dedicated squaring loop saves a quarter of the multiplications but
+/// loses more than that to loop overhead on short columns; from 3072 bits on it wins.
 const SQUARE_WITH_MUL_MAX_LIMBS: usize = 2560 / Limb::BITS as usize;
 
 /// DER of `DigestInfo ::= SEQUENCE { AlgorithmIdentifier { id-sha256, NULL }, OCTET STRING }`
@@ -248,6 +248,15 @@ fn square(y: &mut [Limb], x: &[Limb], n: &[Limb], n0: Limb) {
         <&[Limb; 32]>::try_from(n),
     ) {
         mont::mont_sqr_32(y32, x32, n32, n0);
+        return;
+    }
+    #[cfg(target_pointer_width = "64")]
+    if let (Ok(y64), Ok(x64), Ok(n64)) = (
+        <&mut [Limb; 64]>::try_from(&mut *y),
+        <&[Limb; 64]>::try_from(x),
+        <&[Limb; 64]>::try_from(n),
+    ) {
+        mont::mont_sqr_64(y64, x64, n64, n0);
         return;
     }
     if n.len() <= SQUARE_WITH_MUL_MAX_LIMBS {

@@ -212,6 +212,117 @@ fn straight_line_squaring_u32() {
     check_sqr_32::<u32>();
 }
 
+fn check_sqr_64<W: TestWord>() {
+    let mut rng = Rng(41 + W::bits() as u64);
+    for round in 0..60 {
+        let mut n = random_modulus::<W>(&mut rng, 64);
+        // Edge moduli too: all ones, and 2^(64w - 1) + 1 (top bit only, and bit 0).
+        if round == 0 {
+            n.fill(W::sbb(W::default(), W::ONE, W::default()).0);
+        } else if round == 1 {
+            n.fill(W::default());
+            n[0] = W::ONE;
+            n[63] = W::ONE.shl1(W::default()).0;
+            for _ in 2..W::bits() {
+                n[63] = n[63].shl1(W::default()).0;
+            }
+        }
+        let n0 = mont::neg_inv(n[0]);
+        let mut n_minus_1 = n.clone();
+        n_minus_1[0] = W::sbb(n_minus_1[0], W::ONE, W::default()).0;
+        let mut one = vec![W::default(); 64];
+        one[0] = W::ONE;
+        let mut cases = vec![
+            random_below(&mut rng, &n),
+            vec![W::default(); 64],
+            one,
+            n_minus_1,
+        ];
+        // n - 1 - small: large values with a random low part.
+        let mut big = n.clone();
+        big[0] = W::sbb(big[0], W::ONE, W::default()).0;
+        for w in big.iter_mut().take(20) {
+            *w = W::sbb(*w, W::from_u64(rng.next()), W::default()).0;
+        }
+        if mont::cmp(&big, &n) == Ordering::Less {
+            cases.push(big);
+        }
+        for a in cases {
+            let mut expected = vec![W::default(); 64];
+            mont::mont_sqr(&mut expected, &a, &n, n0);
+            let mut got = [W::default(); 64];
+            let a64: [W; 64] = a.clone().try_into().unwrap();
+            let n64: [W; 64] = n.clone().try_into().unwrap();
+            mont::mont_sqr_64(&mut got, &a64, &n64, n0);
+            assert_eq!(&got[..], &expected[..], "a={a:?} n={n:?}");
+        }
+    }
+}
+
+#[test]
+fn block_squaring_64_u64() {
+    check_sqr_64::<u64>();
+}
+
+#[test]
+fn block_squaring_64_u32() {
+    check_sqr_64::<u32>();
+}
+
+/// The straight-line blocks against the reference product, all-ones operands included.
+fn check_blocks<W: TestWord>() {
+    let mut rng = Rng(43 + W::bits() as u64);
+    let max = W::sbb(W::default(), W::ONE, W::default()).0;
+    for round in 0..40 {
+        let a: [W; 32] = core::array::from_fn(|_| {
+            if round == 0 {
+                max
+            } else {
+                W::from_u64(rng.next())
+            }
+        });
+        let mut sq = [W::default(); 64];
+        mont::sqr32(&mut sq, &a);
+        assert_eq!(&sq[..], &ref_mul(&a, &a)[..]);
+        let mut rand = |_| {
+            if round == 0 {
+                max
+            } else {
+                W::from_u64(rng.next())
+            }
+        };
+        let (x, y): ([W; mont::BLK], [W; mont::BLK]) = (
+            core::array::from_fn(&mut rand),
+            core::array::from_fn(&mut rand),
+        );
+        // t + x * y with t all ones when x, y are: the carry out is 1.
+        let t0: [W; 2 * mont::BLK] = core::array::from_fn(&mut rand);
+        let mut t = t0;
+        let c = mont::mul_blk(&mut t, &x, &y);
+        let mut expected = ref_mul(&x, &y);
+        expected.push(W::default());
+        let mut carry = W::default();
+        for (e, &v) in expected
+            .iter_mut()
+            .zip(t0.iter().chain(core::iter::once(&W::default())))
+        {
+            (*e, carry) = W::adc(*e, v, carry);
+        }
+        assert_eq!(&t[..], &expected[..2 * mont::BLK]);
+        assert_eq!(c, expected[2 * mont::BLK]);
+    }
+}
+
+#[test]
+fn blocks_32_u64() {
+    check_blocks::<u64>();
+}
+
+#[test]
+fn blocks_32_u32() {
+    check_blocks::<u32>();
+}
+
 #[test]
 fn kernels_ignore_inconsistent_lengths() {
     let n = [0xffff_ffff_ffff_fff1u64, 3];
