@@ -525,6 +525,10 @@ pub const CG_CLAIMS_DEFAULT: u32 = CG_CLAIM_EXP | CG_CLAIM_ISS | CG_CLAIM_AUD;
 /// The default `max_token_len` (SPEC §1), in bytes.
 pub const CG_DEFAULT_MAX_TOKEN_LEN: usize = 8192;
 
+// The header needs a literal; this keeps it equal to the core's default.
+const _: () =
+    assert!(CG_DEFAULT_MAX_TOKEN_LEN == cryptr_guard_core::validator::DEFAULT_MAX_TOKEN_LEN);
+
 const CLAIM_BITS: [(u32, &str); 7] = [
     (CG_CLAIM_EXP, "exp"),
     (CG_CLAIM_NBF, "nbf"),

@@ -294,7 +294,7 @@ impl PyValidator {
         leeway = 0,
         required_claims = None,
         typ = None,
-        max_token_len = 8192
+        max_token_len = cryptr_guard_core::validator::DEFAULT_MAX_TOKEN_LEN
     ))]
     fn new(
         issuer: &Bound<'_, PyAny>,
