@@ -15,6 +15,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from time import time as _time
 from typing import Any, Dict, Optional, Tuple, Union
 
 from . import _native
@@ -115,7 +116,12 @@ class JwksClient:
         ``JwksUnavailable`` (or ``InvalidJwks`` when the issuer's last answer was not a usable
         JWKS), with ``retry_after``, when none can be had."""
         seen = self._reports
-        decision, ticket, current = self._policy.poll_current(int(time.time()) if now is None else now)
+        decision, ticket, current = self._policy.poll_current(int(_time()) if now is None else now)
+        return self._keys_after_poll(now, decision, ticket, current, seen)
+
+    def _keys_after_poll(
+        self, now: Optional[int], decision: str, ticket: Optional[int], current: Optional[_native.KeySet], seen: int
+    ) -> _native.KeySet:
         if current is not None and (decision == "use_current" or decision == "refresh"):
             if ticket is not None:
                 self._refresh_in_background(ticket, now)
@@ -146,7 +152,10 @@ class JwksClient:
         """Validates ``token`` with ``validator`` against this issuer's keys: the claims, or the
         ``CryptrGuardError`` of the SPEC code. An unknown ``kid`` triggers at most one refetch
         (cooldown 30 s), then the token is retried once against the new set."""
-        keys = self.keys(now=now)
+        seen = self._reports
+        decision, ticket, keys = self._policy.poll_current(int(_time()) if now is None else now)
+        if keys is None or decision != "use_current":
+            keys = self._keys_after_poll(now, decision, ticket, keys, seen)
         try:
             return validator.validate(token, keys, now=now, cache=self._tokens)
         except UnknownKey:

@@ -34,6 +34,8 @@ from __future__ import annotations
 
 import functools
 import re
+from contextvars import ContextVar
+from inspect import iscoroutinefunction
 from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple, TypeVar, Union, cast
 
 from flask import Flask, Response, current_app, g, jsonify, request
@@ -101,6 +103,34 @@ def _bearer_token(header: Optional[str]) -> str:
     return parts[1]
 
 
+# The request path reads the current app, ``g`` and the WSGI environ from Flask's context variables
+# when this Flask has them (2.2 and later), skipping a ``LocalProxy`` hop per access (about 0.4 µs
+# each); any other Flask, or no context set, takes the public proxies, with their errors.
+try:
+    from flask.globals import _cv_app as _app_ctx_var
+    from flask.globals import _cv_request as _request_ctx_var
+except ImportError:  # pragma: no cover (a Flask without the context variables)
+    _app_ctx_var = cast(Any, ContextVar("cryptr_guard.no_app_ctx"))
+    _request_ctx_var = cast(Any, ContextVar("cryptr_guard.no_request_ctx"))
+
+
+def _request_state() -> Tuple[Flask, Any, Optional[str]]:
+    """The current app, its ``g`` and the request's ``Authorization`` header."""
+    app_ctx = _app_ctx_var.get(None)
+    request_ctx = _request_ctx_var.get(None)
+    if app_ctx is None or request_ctx is None:
+        return current_app._get_current_object(), g._get_current_object(), request.environ.get("HTTP_AUTHORIZATION")  # type: ignore[attr-defined]
+    return app_ctx.app, app_ctx.g, request_ctx.request.environ.get("HTTP_AUTHORIZATION")
+
+
+def _call_view(app: Flask, view: Callable[..., Any], is_async: bool, args: Any, kwargs: Any) -> Any:
+    """``app.ensure_sync(view)(*args, **kwargs)``, without the per-request coroutine check when
+    the view is a plain function and ``ensure_sync`` is Flask's own."""
+    if is_async or type(app).ensure_sync is not Flask.ensure_sync:
+        return app.ensure_sync(view)(*args, **kwargs)
+    return view(*args, **kwargs)
+
+
 def _config_list(value: Any) -> List[str]:
     if value is None:
         return []
@@ -151,25 +181,36 @@ class CryptrGuard:
 
     def authenticate(self) -> Dict[str, Any]:
         """The claims of the current request's Bearer token (raises ``CryptrGuardError``)."""
-        return self.validate(_bearer_token(request.environ.get("HTTP_AUTHORIZATION")))
+        return self._authenticate_header(request.environ.get("HTTP_AUTHORIZATION"))
+
+    def _authenticate_header(self, header: Optional[str]) -> Dict[str, Any]:
+        """The claims of the Bearer token of an ``Authorization`` header value (raises
+        ``CryptrGuardError``)."""
+        if header is not None:
+            parts = header.split()
+            if len(parts) == 2 and parts[0].lower() == "bearer":
+                return self.jwks.validate(parts[1], self.validator)
+        return self.validate(_bearer_token(header))
 
     def requires_auth(self, view: F) -> F:
         """Decorator: validates the request's Bearer token and puts its claims in
         ``g.current_user``; answers the SPEC §3 error response otherwise."""
+        is_async = iscoroutinefunction(view)
 
         @functools.wraps(view)
         def decorated(*args: Any, **kwargs: Any) -> Any:
+            app, app_g, header = _request_state()
             try:
-                g.current_user = self.authenticate()
+                app_g.current_user = self._authenticate_header(header)
             except CryptrGuardError as error:
                 return error_response(error)
-            return current_app.ensure_sync(view)(*args, **kwargs)
+            return _call_view(app, view, is_async, args, kwargs)
 
         return cast(F, decorated)
 
 
-def _guard() -> CryptrGuard:
-    guard = current_app.extensions.get(_EXTENSION)
+def _guard(app: Optional[Flask] = None) -> CryptrGuard:
+    guard = (current_app if app is None else app).extensions.get(_EXTENSION)
     if guard is None:
         raise RuntimeError("cryptr_guard: CryptrGuard(app) or init_app(app) was not called for this app")
     return cast(CryptrGuard, guard)
@@ -177,14 +218,16 @@ def _guard() -> CryptrGuard:
 
 def requires_auth(view: F) -> F:
     """Decorator, the tutorial's ``@requires_auth``: uses the app's ``CryptrGuard``."""
+    is_async = iscoroutinefunction(view)
 
     @functools.wraps(view)
     def decorated(*args: Any, **kwargs: Any) -> Any:
+        app, app_g, header = _request_state()
         try:
-            g.current_user = _guard().authenticate()
+            app_g.current_user = _guard(app)._authenticate_header(header)
         except CryptrGuardError as error:
             return error_response(error)
-        return current_app.ensure_sync(view)(*args, **kwargs)
+        return _call_view(app, view, is_async, args, kwargs)
 
     return cast(F, decorated)
 
@@ -209,14 +252,17 @@ def requires_scope(*scopes: str) -> Callable[[F], F]:
     required: Iterable[str] = tuple(scopes)
 
     def decorator(view: F) -> F:
+        is_async = iscoroutinefunction(view)
+
         @functools.wraps(view)
         def decorated(*args: Any, **kwargs: Any) -> Any:
-            if "current_user" not in g:
+            app, app_g, header = _request_state()
+            if "current_user" not in app_g:
                 try:
-                    g.current_user = _guard().authenticate()
+                    app_g.current_user = _guard(app)._authenticate_header(header)
                 except CryptrGuardError as error:
                     return error_response(error)
-            held = set(token_scopes(g.current_user))
+            held = set(token_scopes(app_g.current_user))
             lacking = [s for s in required if s not in held]
             if lacking:
                 description = "the token lacks a required scope"
@@ -229,7 +275,7 @@ def requires_scope(*scopes: str) -> Callable[[F], F]:
                     f'scope="{_quoted(" ".join(required))}"'
                 )
                 return response
-            return current_app.ensure_sync(view)(*args, **kwargs)
+            return _call_view(app, view, is_async, args, kwargs)
 
         return cast(F, decorated)
 

@@ -71,18 +71,27 @@ fn now_or_clock(now: Option<u64>) -> u64 {
     })
 }
 
-/// The bytes of a `bytes` or `str` argument (a `str` is taken as UTF-8).
-fn bytes_arg(value: &Bound<'_, PyAny>, what: &str) -> PyResult<Vec<u8>> {
+/// A `bytes` or `str` argument as a `bytes` object (a `str` is taken as UTF-8): the object itself
+/// when it is `bytes`, so a token is read in place rather than copied.
+fn bytes_obj<'py>(value: &Bound<'py, PyAny>, what: &str) -> PyResult<Bound<'py, PyBytes>> {
     if let Ok(bytes) = value.cast::<PyBytes>() {
-        return Ok(bytes.as_bytes().to_vec());
+        return Ok(bytes.clone());
     }
     if let Ok(text) = value.cast::<PyString>() {
+        if let Ok(encoded) = text.encode_utf8() {
+            return Ok(encoded);
+        }
         // A `str` holding lone surrogates has no UTF-8 form: `encode` with `surrogatepass` keeps
         // it as bytes that the core then rejects as not UTF-8 where that matters.
         let encoded = text.call_method1("encode", ("utf-8", "surrogatepass"))?;
-        return Ok(encoded.cast::<PyBytes>()?.as_bytes().to_vec());
+        return Ok(encoded.cast_into::<PyBytes>()?);
     }
     Err(PyTypeError::new_err(format!("{what} must be bytes or str")))
+}
+
+/// The bytes of a `bytes` or `str` argument (a `str` is taken as UTF-8).
+fn bytes_arg(value: &Bound<'_, PyAny>, what: &str) -> PyResult<Vec<u8>> {
+    Ok(bytes_obj(value, what)?.as_bytes().to_vec())
 }
 
 /// A `str` or a sequence of `str` (a bare `str` is one value, not its characters).
@@ -227,6 +236,8 @@ impl PyKeySet {
 #[derive(Debug)]
 struct PyTokenCache {
     inner: Mutex<TokenCache>,
+    /// The cache's capacity (fixed): a disabled cache is skipped without taking the lock.
+    capacity: usize,
 }
 
 #[pymethods]
@@ -236,13 +247,14 @@ impl PyTokenCache {
     fn new(capacity: usize) -> Self {
         PyTokenCache {
             inner: Mutex::new(TokenCache::new(capacity)),
+            capacity,
         }
     }
 
     /// The most entries the cache holds (0: disabled).
     #[getter]
     fn capacity(&self) -> usize {
-        lock(&self.inner).capacity()
+        self.capacity
     }
 
     /// Counters: `{"hits": int, "misses": int, "evictions": int, "size": int}`.
@@ -398,16 +410,17 @@ impl PyValidator {
         now: Option<u64>,
         cache: Option<&Bound<'_, PyTokenCache>>,
     ) -> PyResult<Verified> {
-        let token = bytes_arg(token, "token")?;
-        let keys = Arc::clone(&keys.get().inner);
+        // Borrowed, not copied: the `bytes` object (kept alive by `token`) is immutable, so its
+        // buffer may be read without the GIL.
+        let token = bytes_obj(token, "token")?;
+        let token = token.as_bytes();
+        let keys: &KeySet = &keys.get().inner;
         let now = now_or_clock(now);
-        let validator = Arc::clone(&self.inner);
-        let cache = cache
-            .map(Bound::get)
-            .filter(|c| lock(&c.inner).capacity() > 0);
+        let validator: &Validator = &self.inner;
+        let cache = cache.map(Bound::get).filter(|c| c.capacity > 0);
         let outcome = match cache {
-            None => py.detach(|| no_panic(|| validator.validate(&token, &keys, now)))?,
-            Some(cache) => validate_cached(py, &validator, &cache.inner, &token, &keys, now)?,
+            None => py.detach(|| no_panic(|| validator.validate(token, keys, now)))?,
+            Some(cache) => validate_cached(py, validator, &cache.inner, token, keys, now)?,
         };
         outcome.map_err(|e| core_error(py, &e))
     }
