@@ -39,12 +39,16 @@ fn main() {
         let msg: Vec<u8> = (0..600u32).map(|i| b'A' + (i % 26) as u8).collect();
         let sig = signer.sign(&msg).to_vec();
         let ours = PublicKey::from_be_bytes(&pk.n_bytes(), &pk.e_bytes()).expect("key");
+        let portable = ours.clone().portable();
         let vk: VerifyingKey<Sha256> = signer.verifying_key();
         let rsa_sig = Signature::try_from(&sig[..]).expect("signature");
         let der = pk.to_pkcs1_der().expect("DER");
         let aws = ParsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, der.as_bytes()).expect("key");
         let batch = (40 * 2048 * 2048 / (bits * bits)) as u32;
         let t_ours = best_of(batch, || ours.verify(black_box(&msg), black_box(&sig)));
+        let t_portable = best_of(batch, || {
+            portable.verify(black_box(&msg), black_box(&sig))
+        });
         let t_aws = best_of(batch, || {
             aws.verify_sig(black_box(&msg), black_box(&sig)).is_ok()
         });
@@ -52,8 +56,9 @@ fn main() {
             vk.verify(black_box(&msg), &rsa_sig).is_ok()
         });
         println!(
-            "{bits}: cryptr-guard {t_ours:.1} us, aws-lc-rs {t_aws:.1} us, rsa {t_rsa:.1} us; \
-             ours/aws-lc = {:.2}, rsa/ours = {:.2}",
+            "{bits}: cryptr-guard {t_ours:.1} us ({:?}; portable {t_portable:.1} us), \
+             aws-lc-rs {t_aws:.1} us, rsa {t_rsa:.1} us; ours/aws-lc = {:.2}, rsa/ours = {:.2}",
+            ours.kernel(),
             t_ours / t_aws,
             t_rsa / t_ours
         );

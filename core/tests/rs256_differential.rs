@@ -66,6 +66,12 @@ fn check(
 ) {
     let bits = ours.bits();
     assert_eq!(ours.verify(msg, sig), expected, "{bits} bits: {what}: ours");
+    let portable = ours.clone().portable();
+    assert_eq!(
+        portable.verify(msg, sig),
+        expected,
+        "{bits} bits: {what}: ours, portable kernel"
+    );
     assert_eq!(
         rsa_verifies(vk, msg, sig),
         expected,
@@ -271,7 +277,12 @@ fn run_raw_vectors(file: &str) -> (usize, usize) {
         let sig = hex(case["sig_hex"].as_str().expect("sig_hex"));
         let expected = case["valid"].as_bool().expect("valid");
         let got = match PublicKey::from_be_bytes(&n, &e) {
-            Ok(key) => key.verify(&msg, &sig),
+            Ok(key) => {
+                let fast = key.verify(&msg, &sig);
+                let portable = key.portable().verify(&msg, &sig);
+                assert_eq!(fast, portable, "{name}: the kernels disagree");
+                fast
+            }
             Err(_) => false,
         };
         assert_eq!(got, expected, "{name}: {}", case["why"]);

@@ -8,7 +8,13 @@
 //! 16 Montgomery squarings and one Montgomery product with the *plain* `s`, which lands on
 //! `s^e mod n` directly (no conversion back out). Other exponents use left-to-right
 //! square-and-multiply with the same last step.
+//!
+//! Two kernels do the arithmetic ([`Kernel`]): portable Rust on machine words (`mont`), and on
+//! x86-64 CPUs with AVX-512 IFMA a vector kernel in radix 2^52 (`ifma`), chosen when the key is
+//! parsed. Both give the same answer on every input; the tests hold them to it.
 
+#[cfg(target_arch = "x86_64")]
+mod ifma;
 mod mont;
 
 use core::cmp::Ordering;
@@ -82,6 +88,20 @@ pub struct PublicKey {
     n0: Limb,
     bits: u32,
     e: u32,
+    /// The same modulus for the AVX-512 IFMA kernel, when this CPU has one.
+    #[cfg(target_arch = "x86_64")]
+    ifma: Option<ifma::Ifma>,
+}
+
+/// Which arithmetic a [`PublicKey`] verifies with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Kernel {
+    /// Portable Rust on machine words: every target.
+    Portable,
+    /// AVX-512 IFMA vectors in radix 2^52: x86-64 CPUs that have `avx512ifma`, detected when
+    /// the key is parsed.
+    Avx512Ifma,
 }
 
 impl fmt::Debug for PublicKey {
@@ -143,12 +163,34 @@ impl PublicKey {
         let n0 = mont::neg_inv(nl[0]);
         let rr = r_squared(&nl, n0, bits);
         Ok(PublicKey {
+            #[cfg(target_arch = "x86_64")]
+            ifma: ifma::Ifma::new(&nl, n0, &rr, bits),
             n: nl,
             rr,
             n0,
             bits,
             e,
         })
+    }
+
+    /// The arithmetic this key verifies with: the fastest this CPU supports, chosen when the key
+    /// was parsed.
+    pub fn kernel(&self) -> Kernel {
+        #[cfg(target_arch = "x86_64")]
+        if self.ifma.is_some() {
+            return Kernel::Avx512Ifma;
+        }
+        Kernel::Portable
+    }
+
+    /// The same key on the portable kernel, whatever the CPU: for tests and benchmarks that
+    /// compare the kernels.
+    pub fn portable(self) -> PublicKey {
+        PublicKey {
+            #[cfg(target_arch = "x86_64")]
+            ifma: None,
+            ..self
+        }
     }
 
     /// Bit length of the modulus.
@@ -198,6 +240,11 @@ impl PublicKey {
     /// `x = s^e mod n` for `s < n` (both `L` limbs).
     fn pow(&self, s: &[Limb], x: &mut [Limb]) {
         let (n, n0, e) = (&self.n[..], self.n0, self.e);
+        #[cfg(target_arch = "x86_64")]
+        if let Some(ifma) = &self.ifma {
+            ifma.pow(s, e, n, x);
+            return;
+        }
         let l = n.len();
         if e == 1 {
             x.copy_from_slice(s);
@@ -270,11 +317,24 @@ fn square(y: &mut [Limb], x: &[Limb], n: &[Limb], n0: Limb) {
 /// `log2(w)` Montgomery squarings, each of which doubles the exponent of the `2^L` factor.
 fn r_squared(n: &[Limb], n0: Limb, bits: u32) -> Vec<Limb> {
     let l = n.len();
-    let mut x = alloc::vec![0 as Limb; l];
-    // 2^(bits - 1) < n since n is odd with its top bit at bits - 1.
-    let top = (bits - 1) as usize;
-    x[top / Limb::BITS as usize] = 1 << (top % Limb::BITS as usize);
-    for _ in top..Limb::BITS as usize * l + l {
+    let Some(mut x) = pow2_mod(n, bits, Limb::BITS as usize * l + l) else {
+        return alloc::vec![0; l];
+    };
+    let mut y = alloc::vec![0 as Limb; l];
+    for _ in 0..Limb::BITS.trailing_zeros() {
+        mont::mont_sqr(&mut y, &x, n, n0);
+        core::mem::swap(&mut x, &mut y);
+    }
+    x
+}
+
+/// `2^exp mod n` for the odd `n` of `bits` bits (`L` limbs): doubling from `2^(bits - 1)`,
+/// which is below `n`, or the plain power when it is smaller. `None` only for an empty `n`.
+fn pow2_mod(n: &[Limb], bits: u32, exp: usize) -> Option<Vec<Limb>> {
+    let mut x = alloc::vec![0 as Limb; n.len()];
+    let top = (bits as usize).checked_sub(1)?.min(exp);
+    *x.get_mut(top / Limb::BITS as usize)? = 1 << (top % Limb::BITS as usize);
+    for _ in top..exp {
         let mut carry = 0;
         for w in x.iter_mut() {
             (*w, carry) = w.shl1(carry);
@@ -283,12 +343,7 @@ fn r_squared(n: &[Limb], n0: Limb, bits: u32) -> Vec<Limb> {
             mont::sub_assign(&mut x, n);
         }
     }
-    let mut y = alloc::vec![0 as Limb; l];
-    for _ in 0..Limb::BITS.trailing_zeros() {
-        mont::mont_sqr(&mut y, &x, n, n0);
-        core::mem::swap(&mut x, &mut y);
-    }
-    x
+    Some(x)
 }
 
 /// Does the integer `m` (little-endian limbs) encode, as `k` big-endian octets, to

@@ -481,22 +481,60 @@ fn pow_matches_reference() {
         // Long enough for the dedicated squaring loop (see SQUARE_WITH_MUL_MAX_LIMBS).
         (3072, 3),
         (4096, 65537),
+        // Either side of a vector-count boundary of the IFMA kernel (830 bits fit in 2
+        // vectors of eight 52-bit limbs with R > 4n, 831 need 3), and its largest size.
+        (830, 65537),
+        (831, 65537),
+        (4158, 3),
+        (4159, 65537),
+        (8192, 3),
     ] {
-        let key = PublicKey::from_be_bytes(&modulus_bytes(&mut rng, bits), &e.to_be_bytes())
+        let fast = PublicKey::from_be_bytes(&modulus_bytes(&mut rng, bits), &e.to_be_bytes())
             .expect("key");
+        let portable = fast.clone().portable();
+        assert_eq!(portable.kernel(), Kernel::Portable);
+        for key in [fast, portable] {
+            check_pow(&mut rng, &key, bits, e);
+        }
+    }
+}
+
+#[test]
+fn the_ifma_kernel_is_chosen_when_the_cpu_has_it() {
+    let mut rng = Rng(23);
+    #[cfg(target_arch = "x86_64")]
+    let expected = if std::is_x86_feature_detected!("avx512f")
+        && std::is_x86_feature_detected!("avx512ifma")
+    {
+        Kernel::Avx512Ifma
+    } else {
+        Kernel::Portable
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let expected = Kernel::Portable;
+    for bits in [512, 2048, 4096, 8192] {
+        let key =
+            PublicKey::from_be_bytes(&modulus_bytes(&mut rng, bits), &[1, 0, 1]).expect("key");
+        assert_eq!(key.kernel(), expected, "{bits} bits");
+    }
+}
+
+fn check_pow(rng: &mut Rng, key: &PublicKey, bits: usize, e: u32) {
+    {
         let n_minus_1 = {
             let mut v = key.n.clone();
             v[0] -= 1;
             v
         };
-        for s in [
-            random_below(&mut rng, &key.n),
-            vec![0; key.n.len()],
-            n_minus_1,
-        ] {
+        for s in [random_below(rng, &key.n), vec![0; key.n.len()], n_minus_1] {
             let mut x = vec![0 as Limb; key.n.len()];
             key.pow(&s, &mut x);
-            assert_eq!(x, ref_pow(&s, e, &key.n), "bits={bits} e={e}");
+            assert_eq!(
+                x,
+                ref_pow(&s, e, &key.n),
+                "bits={bits} e={e} {:?}",
+                key.kernel()
+            );
         }
     }
 }
