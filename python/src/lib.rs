@@ -22,7 +22,7 @@ use cryptr_guard_core::{
 use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyBytes, PyDict, PyString, PyTuple};
+use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
 
 /// The module's version (the crate's, which is also the Python distribution's).
 const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -157,6 +157,70 @@ fn claims_dict<'py>(py: Python<'py>, verified: &Verified) -> PyResult<Bound<'py,
     }
 }
 
+/// A copy of claims read by [`claims_dict`]: new dicts and lists all the way down (the caller
+/// may change them), the immutable values (`str`, `int`, `float`, `bool`, `None`) shared.
+fn json_copy<'py>(value: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    if let Ok(dict) = value.cast_exact::<PyDict>() {
+        let copy = dict.copy()?;
+        for (name, member) in dict.iter() {
+            if member.is_exact_instance_of::<PyDict>() || member.is_exact_instance_of::<PyList>() {
+                copy.set_item(name, json_copy(&member)?)?;
+            }
+        }
+        return Ok(copy.into_any());
+    }
+    if let Ok(list) = value.cast_exact::<PyList>() {
+        let items = list
+            .iter()
+            .map(|item| json_copy(&item))
+            .collect::<PyResult<Vec<_>>>()?;
+        return Ok(PyList::new(value.py(), items)?.into_any());
+    }
+    Ok(value.clone())
+}
+
+/// The most parsed claims a [`ClaimsMemo`] keeps (it is emptied when full).
+const CLAIMS_MEMO_MAX: usize = 1024;
+
+/// Where a token's parsed claims are looked up: its length and its last 32 bytes (signature
+/// bytes, in practice unique per token). Only a locator: a hit also needs the payload text to match.
+type MemoKey = (usize, [u8; 32]);
+
+fn memo_key(token: &[u8]) -> MemoKey {
+    let mut tail = [0u8; 32];
+    let start = token.len().saturating_sub(tail.len());
+    let end = token.len() - start;
+    if let (Some(dst), Some(src)) = (tail.get_mut(..end), token.get(start..)) {
+        dst.copy_from_slice(src);
+    }
+    (token.len(), tail)
+}
+
+/// The claims dicts of tokens answered from the verified-token cache, kept so that a cache hit
+/// copies a dict instead of parsing the payload's JSON again. Not a policy: the core's
+/// `TokenCache` decides on every call whether the token is (still) accepted; this only maps a
+/// payload text, compared in full, to what Python's JSON decoder made of it.
+#[derive(Debug, Default)]
+struct ClaimsMemo {
+    entries: HashMap<MemoKey, (Box<str>, Py<PyAny>)>,
+}
+
+impl ClaimsMemo {
+    fn get<'py>(&self, py: Python<'py>, key: &MemoKey, payload: &str) -> Option<Bound<'py, PyAny>> {
+        self.entries
+            .get(key)
+            .filter(|(text, _)| &**text == payload)
+            .map(|(_, claims)| claims.bind(py).clone())
+    }
+
+    fn insert(&mut self, key: MemoKey, payload: &str, claims: Bound<'_, PyAny>, capacity: usize) {
+        if self.entries.len() >= capacity.min(CLAIMS_MEMO_MAX) {
+            self.entries.clear();
+        }
+        self.entries.insert(key, (payload.into(), claims.unbind()));
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // KeySet
 // ---------------------------------------------------------------------------------------------
@@ -238,6 +302,8 @@ struct PyTokenCache {
     inner: Mutex<TokenCache>,
     /// The cache's capacity (fixed): a disabled cache is skipped without taking the lock.
     capacity: usize,
+    /// Parsed claims of the tokens `Validator.validate` answered through this cache.
+    claims: Mutex<ClaimsMemo>,
 }
 
 #[pymethods]
@@ -248,6 +314,7 @@ impl PyTokenCache {
         PyTokenCache {
             inner: Mutex::new(TokenCache::new(capacity)),
             capacity,
+            claims: Mutex::new(ClaimsMemo::default()),
         }
     }
 
@@ -275,10 +342,33 @@ impl PyTokenCache {
     /// Drops every entry.
     fn clear(&self) {
         lock(&self.inner).clear();
+        lock(&self.claims).entries.clear();
     }
 
     fn __len__(&self) -> usize {
         lock(&self.inner).len()
+    }
+}
+
+impl PyTokenCache {
+    /// The claims dict of `verified` (the token `token`, just accepted through this cache): a
+    /// copy of the memo's dict when it holds this payload, else parsed and remembered.
+    fn claims<'py>(
+        &self,
+        py: Python<'py>,
+        token: &[u8],
+        verified: &Verified,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let key = memo_key(token);
+        let payload = verified.payload_str();
+        let remembered = lock(&self.claims).get(py, &key, payload);
+        if let Some(claims) = remembered {
+            return json_copy(&claims);
+        }
+        let claims = claims_dict(py, verified)?;
+        let kept = json_copy(&claims)?;
+        lock(&self.claims).insert(key, payload, kept, self.capacity);
+        Ok(claims)
     }
 }
 
@@ -353,8 +443,14 @@ impl PyValidator {
         now: Option<u64>,
         cache: Option<&Bound<'py, PyTokenCache>>,
     ) -> PyResult<Bound<'py, PyAny>> {
+        let token = bytes_obj(token, "token")?;
+        let token = token.as_bytes();
+        let cache = cache.map(Bound::get).filter(|c| c.capacity > 0);
         let verified = self.run(py, token, keys, now, cache)?;
-        claims_dict(py, &verified)
+        match cache {
+            Some(cache) => cache.claims(py, token, &verified),
+            None => claims_dict(py, &verified),
+        }
     }
 
     /// Like `validate`, returning a `Verified` (the header's `kid`, the claims and the decoded
@@ -368,7 +464,9 @@ impl PyValidator {
         now: Option<u64>,
         cache: Option<&Bound<'py, PyTokenCache>>,
     ) -> PyResult<PyVerified> {
-        let verified = self.run(py, token, keys, now, cache)?;
+        let token = bytes_obj(token, "token")?;
+        let cache = cache.map(Bound::get).filter(|c| c.capacity > 0);
+        let verified = self.run(py, token.as_bytes(), keys, now, cache)?;
         Ok(PyVerified { inner: verified })
     }
 
@@ -402,22 +500,19 @@ impl PyValidator {
 }
 
 impl PyValidator {
+    /// `token` is borrowed from a `bytes` object, not copied: the object is immutable (and kept
+    /// alive by the caller), so its buffer may be read without the GIL. `cache` is an enabled one.
     fn run(
         &self,
         py: Python<'_>,
-        token: &Bound<'_, PyAny>,
+        token: &[u8],
         keys: &Bound<'_, PyKeySet>,
         now: Option<u64>,
-        cache: Option<&Bound<'_, PyTokenCache>>,
+        cache: Option<&PyTokenCache>,
     ) -> PyResult<Verified> {
-        // Borrowed, not copied: the `bytes` object (kept alive by `token`) is immutable, so its
-        // buffer may be read without the GIL.
-        let token = bytes_obj(token, "token")?;
-        let token = token.as_bytes();
         let keys: &KeySet = &keys.get().inner;
         let now = now_or_clock(now);
         let validator: &Validator = &self.inner;
-        let cache = cache.map(Bound::get).filter(|c| c.capacity > 0);
         let outcome = match cache {
             None => py.detach(|| no_panic(|| validator.validate(token, keys, now)))?,
             Some(cache) => validate_cached(py, validator, &cache.inner, token, keys, now)?,

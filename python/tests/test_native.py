@@ -194,6 +194,39 @@ def test_token_cache_skips_the_signature_not_the_clock(k1: Key) -> None:
     assert disabled.stats["hits"] == 0 and disabled.capacity == 0
 
 
+def test_cache_hits_return_fresh_claims(k1: Key) -> None:
+    """A hit answers a copy of the claims parsed on the first call: equal to the payload's JSON,
+    and the caller's changes (nested ones included) never reach the next caller."""
+    keys = KeySet.from_jwks(json.dumps({"keys": [k1.jwk]}))
+    nested = {"scp": ["openid", "email"], "org": {"id": 7, "tags": [1.5, None, True, {"x": [1]}]}, "n": 2**70}
+    token = k1.sign(claims(**nested))
+    validator = Validator(ISS, AUDIENCE)
+    cache = TokenCache(100)
+    expected = json.loads(validator.verify(token, keys).payload)
+    first = validator.validate(token, keys, cache=cache)
+    assert first == expected
+    first["scp"].append("admin")
+    first["org"]["tags"][3]["x"].append(2)
+    first["org"]["id"] = 8
+    del first["sub"]
+    for _ in range(3):
+        hit = validator.validate(token, keys, cache=cache)
+        assert hit == expected and hit is not first
+        hit["scp"].clear()
+        hit["org"]["tags"].pop()
+    assert cache.stats["hits"] == 3
+    # Many distinct tokens through one cache (past the parsed-claims memo's bound): every answer
+    # is its own token's claims.
+    many = [k1.sign(claims(sub=f"user-{i}")) for i in range(40)]
+    small = TokenCache(16)
+    for _ in range(2):
+        for i, t in enumerate(many):
+            assert validator.validate(t, keys, cache=small)["sub"] == f"user-{i}"
+    # The same token under another key set (cache cleared) still answers its claims.
+    other = KeySet.from_jwks(json.dumps({"keys": [k1.jwk], "note": 1}))
+    assert validator.validate(token, other, cache=cache) == expected
+
+
 def test_rs256_verify(k1: Key) -> None:
     from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.asymmetric import padding
