@@ -330,3 +330,53 @@ def test_cross_origin_decorator_also_sees_errors(issuer: Issuer, k1: Key) -> Non
 
     assert_error(get(app), 401, "authorization_header_missing", "authorization_header_missing")
     assert get(app, k1.sign(issuer.claims())).status_code == 200
+
+
+def test_views_still_go_through_the_apps_ensure_sync(issuer: Issuer, k1: Key) -> None:
+    """The decorators call a plain view directly only when ``ensure_sync`` is Flask's own: an app
+    that overrides it (or a coroutine view) still gets its ``ensure_sync``."""
+    import asyncio
+    import inspect
+
+    from flask import Flask, g, jsonify
+
+    from cryptr_guard.flask import CryptrGuard, requires_auth, requires_scope
+
+    seen: List[str] = []
+
+    class App(Flask):
+        def ensure_sync(self, func: Any) -> Any:
+            seen.append(func.__name__)
+            if inspect.iscoroutinefunction(func):
+                return lambda *a, **k: asyncio.run(func(*a, **k))
+            return func
+
+    issuer.serve(k1)
+    app = App("ensure_sync")
+    app.config.update(
+        CRYPTR_BASE_URL=issuer.base_url, CRYPTR_TENANT_DOMAIN=TENANT, CRYPTR_AUDIENCE=AUDIENCE, CRYPTR_ALLOW_HTTP=True
+    )
+    guard = CryptrGuard(app)
+
+    @app.route("/api/v1/courses")
+    @requires_auth
+    async def courses() -> Any:
+        return jsonify({"sub": g.current_user["sub"]})
+
+    @app.route("/api/v1/own")
+    @guard.requires_auth
+    def own() -> Any:
+        return jsonify({"sub": g.current_user["sub"]})
+
+    @app.route("/api/v1/me")
+    @requires_scope("openid")
+    async def me() -> Any:
+        return jsonify({"sub": g.current_user["sub"]})
+
+    token = k1.sign(issuer.claims(sub="max", scp=["openid"]))
+    for path in ("/api/v1/courses", "/api/v1/own", "/api/v1/me"):
+        response = app.test_client().get(path, headers={"Authorization": f"Bearer {token}"})
+        assert response.status_code == 200, path
+        assert response.get_json() == {"sub": "max"}
+    # Flask's dispatch calls ensure_sync on the decorated function, the decorator on the view.
+    assert seen.count("courses") == 2 and seen.count("own") == 2 and seen.count("me") == 2
