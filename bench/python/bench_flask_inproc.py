@@ -14,7 +14,6 @@ Targets, interleaved over rounds, median µs per request:
 from __future__ import annotations
 
 import argparse
-import base64
 import cProfile
 import io
 import json
@@ -28,17 +27,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Callable, Dict, List
 
-import jwt as pyjwt
-from cryptography.hazmat.primitives.asymmetric import rsa
+from benchkit import AUD, TENANT, access_token, rsa_key
 
 ROOT = Path(__file__).resolve().parents[2]
-TENANT = "shark-academy"
-AUD = "http://localhost:8081"
-
-
-def b64url_uint(value: int) -> str:
-    raw = value.to_bytes((value.bit_length() + 7) // 8, "big")
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
 def main() -> None:
@@ -49,9 +40,7 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true", help="cProfile each target instead of timing")
     args = parser.parse_args()
 
-    private = rsa.generate_private_key(public_exponent=65537, key_size=args.bits)
-    numbers = private.public_key().public_numbers()
-    jwk = {"kty": "RSA", "kid": "k1", "use": "sig", "alg": "RS256", "n": b64url_uint(numbers.n), "e": b64url_uint(numbers.e)}
+    private, jwk = rsa_key(args.bits)
     document = json.dumps({"keys": [jwk]}).encode()
 
     class Handler(BaseHTTPRequestHandler):
@@ -68,12 +57,7 @@ def main() -> None:
     issuer = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=issuer.serve_forever, daemon=True).start()
     base_url = f"http://127.0.0.1:{issuer.server_address[1]}"
-    now = int(time.time())
-    claims = {
-        "iss": f"{base_url}/t/{TENANT}", "aud": AUD, "sub": "eba25511-afce-4c8e-8cab-f82822434648",
-        "iat": now, "exp": now + 86400, "scp": ["openid", "email"], "email": "max@example.com", "tnt": TENANT,
-    }
-    token = pyjwt.encode(claims, private, algorithm="RS256", headers={"kid": "k1"})
+    token = access_token(private, f"{base_url}/t/{TENANT}")
 
     os.environ.update(CRYPTR_BASE_URL=base_url, CRYPTR_TENANT_DOMAIN=TENANT, CRYPTR_AUDIENCE=AUD, CRYPTR_ALLOW_HTTP="true")
     sys.path.insert(0, str(ROOT / "python" / "examples" / "flask_app"))

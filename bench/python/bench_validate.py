@@ -23,33 +23,22 @@ import jose.backends.rsa_backend
 import jose.jwt
 import jwt as pyjwt
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.asymmetric import padding
 from jose.constants import ALGORITHMS
 from joserfc import jwt as joserfc_jwt
 from joserfc.jwk import RSAKey as JoserfcRSAKey
 
 import cryptr_guard
+from benchkit import AUD, access_token, rsa_key
 
 ISS = "https://auth.cryptr.eu/t/shark-academy"
-AUD = "http://localhost:8081"
-
-
-def b64url_uint(value: int) -> str:
-    raw = value.to_bytes((value.bit_length() + 7) // 8, "big")
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
 def setup(bits: int) -> Tuple[str, Dict[str, Any], Any]:
-    private = rsa.generate_private_key(public_exponent=65537, key_size=bits)
-    numbers = private.public_key().public_numbers()
-    jwk = {"kty": "RSA", "kid": "k1", "use": "sig", "alg": "RS256", "n": b64url_uint(numbers.n), "e": b64url_uint(numbers.e)}
-    now = int(time.time())
-    claims = {
-        "iss": ISS, "aud": AUD, "sub": "eba25511-afce-4c8e-8cab-f82822434648", "iat": now, "exp": now + 86400,
-        "scp": ["openid", "email"], "email": "max@example.com", "cid": "client-1", "tnt": "shark-academy",
-        "jti": "3f1c2a9e-1b7d-4a55-9a0e-5c4f8e2d7b10", "ips": "cryptr", "ver": 1,
-    }
-    token = pyjwt.encode(claims, private, algorithm="RS256", headers={"kid": "k1"})
+    private, jwk = rsa_key(bits)
+    token = access_token(
+        private, ISS, cid="client-1", jti="3f1c2a9e-1b7d-4a55-9a0e-5c4f8e2d7b10", ips="cryptr", ver=1
+    )
     return token, jwk, private
 
 

@@ -1,0 +1,39 @@
+"""What the Python benchmarks share: the tutorial's tenant and audience, a fresh RSA key with its
+JWK, and a Cryptr-like access token signed by it. Benchmarks only, not part of the package."""
+
+from __future__ import annotations
+
+import base64
+import time
+from typing import Any, Dict, Tuple
+
+import jwt as pyjwt
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+TENANT = "shark-academy"
+AUD = "http://localhost:8081"
+KID = "k1"
+
+
+def b64url_uint(value: int) -> str:
+    raw = value.to_bytes((value.bit_length() + 7) // 8, "big")
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def rsa_key(bits: int) -> Tuple[Any, Dict[str, str]]:
+    """A fresh private key and the public JWK (`kid` KID) an issuer would publish for it."""
+    private = rsa.generate_private_key(public_exponent=65537, key_size=bits)
+    numbers = private.public_key().public_numbers()
+    jwk = {"kty": "RSA", "kid": KID, "use": "sig", "alg": "RS256", "n": b64url_uint(numbers.n), "e": b64url_uint(numbers.e)}
+    return private, jwk
+
+
+def access_token(private: Any, issuer: str, **extra: Any) -> str:
+    """A Cryptr-like access token for AUD from `issuer`, valid for a day, with `extra` claims."""
+    now = int(time.time())
+    claims = {
+        "iss": issuer, "aud": AUD, "sub": "eba25511-afce-4c8e-8cab-f82822434648",
+        "iat": now, "exp": now + 86400, "scp": ["openid", "email"], "email": "max@example.com", "tnt": TENANT,
+        **extra,
+    }
+    return pyjwt.encode(claims, private, algorithm="RS256", headers={"kid": KID})
