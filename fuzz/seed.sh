@@ -65,6 +65,18 @@ for path in files:
         put("jwks", bytes([selector]) + doc)
         put("json", doc)
 
+# rs256_kernels: [len - 64 (2, big-endian)][e (4)][n (len)][s (len)] from the raw signature cases
+# whose modulus is a whole number of octets with its top bit set (the target forces that bit).
+for path in files:
+    group = json.loads(path.read_text(encoding="utf-8"))
+    for case in group.get("raw_cases", [])[:40]:
+        n = b64url_decode(case["jwk"]["n"]) or b""
+        e = b64url_decode(case["jwk"]["e"]) or b""
+        n = n.lstrip(b"\x00")
+        sig = bytes.fromhex(case["sig_hex"])
+        if 64 <= len(n) <= 1024 and n[0] & 0x80 and len(e) <= 4 and len(sig) == len(n):
+            put("rs256_kernels", struct.pack(">H", len(n) - 64) + e.rjust(4, b"\x00") + n + sig)
+
 # cache_policy: [selector, (start)] then events [op, delta, args...]
 def events(*ops):
     return bytes([0]) + b"".join(bytes(op) for op in ops)

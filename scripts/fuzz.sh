@@ -15,7 +15,7 @@ seconds="${1:-30}"
 shift || true
 targets=("$@")
 if [ "${#targets[@]}" -eq 0 ]; then
-    targets=(validate jwks json claims cache_policy)
+    targets=(validate jwks json claims cache_policy rs256_kernels)
 fi
 
 pin=()

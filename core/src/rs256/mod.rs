@@ -237,6 +237,30 @@ impl PublicKey {
         encoded_matches(x, k, digest)
     }
 
+    /// `sig^e mod n` as `k` big-endian octets (`None` unless `sig` is `k` octets below `n`): the
+    /// raw RSA public operation, for the fuzz target that holds the kernels to the same answer.
+    #[cfg(fuzzing)]
+    #[doc(hidden)]
+    pub fn public_op(&self, sig: &[u8]) -> Option<Vec<u8>> {
+        let k = self.modulus_len();
+        let l = self.n.len();
+        if sig.len() != k {
+            return None;
+        }
+        let mut s = alloc::vec![0 as Limb; l];
+        let mut x = alloc::vec![0 as Limb; l];
+        load_be(&mut s, sig);
+        if mont::cmp(&s, &self.n) != Ordering::Less {
+            return None;
+        }
+        self.pow(&s, &mut x);
+        let octet = |i: usize| {
+            x.get(i / Limb::BYTES)
+                .map_or(0, |w| w.byte(i % Limb::BYTES))
+        };
+        Some((0..k).rev().map(octet).collect())
+    }
+
     /// `x = s^e mod n` for `s < n` (both `L` limbs).
     fn pow(&self, s: &[Limb], x: &mut [Limb]) {
         let (n, n0, e) = (&self.n[..], self.n0, self.e);

@@ -641,3 +641,59 @@ fn s_at_or_above_n_is_rejected_even_when_its_residue_would_verify() {
         assert!(!key.verify_digest(&digest, &sum));
     }
 }
+
+/// A modulus of `bits` bits whose limbs are all ones but for its low bits (`n = 2^bits - 2^k + 1`
+/// shapes): the accumulators' largest limbs and longest carry chains.
+fn dense_modulus_bytes(bits: usize, k: usize) -> Vec<u8> {
+    let len = bits.div_ceil(8);
+    let mut n = vec![0xffu8; len];
+    n[0] = 0xff >> (8 * len - bits);
+    // Clear bits 1..k (big-endian octets), keep bit 0: odd.
+    for bit in 1..k.min(bits - 1) {
+        n[len - 1 - bit / 8] &= !(1 << (bit % 8));
+    }
+    n
+}
+
+#[test]
+fn both_kernels_agree_across_sizes_and_extreme_operands() {
+    let mut rng = Rng(29);
+    let mut sizes: Vec<usize> = vec![
+        512, 831, 1024, 2047, 2048, 2049, 2079, 2080, 3071, 3072, 4095, 4096, 4097, 8192,
+    ];
+    sizes.extend((0..16).map(|_| 512 + (rng.next() % 7681) as usize));
+    for (i, bits) in sizes.into_iter().enumerate() {
+        let e: u32 = match i % 3 {
+            0 => 65537,
+            1 => 3,
+            _ => (rng.next() as u32) | 1,
+        };
+        let n = if i % 2 == 0 {
+            modulus_bytes(&mut rng, bits)
+        } else {
+            dense_modulus_bytes(bits, 1 + (rng.next() % 64) as usize)
+        };
+        let fast = PublicKey::from_be_bytes(&n, &e.to_be_bytes()).expect("key");
+        let portable = fast.clone().portable();
+        let l = fast.n.len();
+        let mut n_minus_1 = fast.n.clone();
+        n_minus_1[0] -= 1;
+        let mut all_ones_below = vec![Limb::MAX; l];
+        all_ones_below[l - 1] = fast.n[l - 1] >> 1;
+        let mut one = vec![0 as Limb; l];
+        one[0] = 1;
+        for s in [
+            random_below(&mut rng, &fast.n),
+            random_below(&mut rng, &fast.n),
+            n_minus_1,
+            all_ones_below,
+            one,
+            vec![0; l],
+        ] {
+            let (mut a, mut b) = (vec![0 as Limb; l], vec![0 as Limb; l]);
+            fast.pow(&s, &mut a);
+            portable.pow(&s, &mut b);
+            assert_eq!(a, b, "bits={bits} e={e} {:?}", fast.kernel());
+        }
+    }
+}
