@@ -206,34 +206,18 @@ def _guard(app: Optional[Flask] = None) -> CryptrGuard:
 
 
 def _protected(view: F, guard: Optional[CryptrGuard]) -> F:
-    """``view`` behind ``requires_auth``, with ``guard`` (None: the current app's).
-
-    The request path of every protected view, kept flat (one Python frame around the native
-    validation): it is ``_request_state``, ``CryptrGuard._authenticate_header`` and
-    ``_call_view`` inlined."""
+    """``view`` behind ``requires_auth``, with ``guard`` (None: the current app's)."""
     is_async = iscoroutinefunction(view)
-    flask_ensure_sync = Flask.ensure_sync
 
     @functools.wraps(view)
     def decorated(*args: Any, **kwargs: Any) -> Any:
-        app_ctx = _app_ctx_var.get(None)
-        request_ctx = _request_ctx_var.get(None)
-        if app_ctx is None or request_ctx is None:
-            app, app_g, header = _request_state()
-        else:
-            app, app_g = app_ctx.app, app_ctx.g
-            header = request_ctx.request.environ.get("HTTP_AUTHORIZATION")
+        app, app_g, header = _request_state()
         current = guard if guard is not None else _guard(app)
         try:
-            if header is not None and len(parts := header.split()) == 2 and parts[0].lower() == "bearer":
-                app_g.current_user = current.jwks.validate(parts[1], current.validator)
-            else:
-                app_g.current_user = current.validate(_bearer_token(header))
+            app_g.current_user = current._authenticate_header(header)
         except CryptrGuardError as error:
             return error_response(error)
-        if is_async or type(app).ensure_sync is not flask_ensure_sync:
-            return app.ensure_sync(view)(*args, **kwargs)
-        return view(*args, **kwargs)
+        return _call_view(app, view, is_async, args, kwargs)
 
     return cast(F, decorated)
 
