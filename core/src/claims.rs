@@ -6,6 +6,7 @@ use alloc::vec::Vec;
 
 use crate::error::{ConfigError, Error, ErrorKind};
 use crate::json::{Kind, Object, Value};
+use crate::options::Profile;
 
 /// A registered claim that can be required.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -133,7 +134,9 @@ impl Audience {
     }
 }
 
-/// The registered claims of a verified token (unescaped; NumericDates rounded up and clamped).
+/// The claims of a verified token that the validator reads: the registered ones (unescaped;
+/// NumericDates rounded up and clamped) and, for SPEC §7, the client, tenant, token-type and
+/// scope claims.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Claims {
     /// `iss`
@@ -150,6 +153,20 @@ pub struct Claims {
     pub iat: Option<i64>,
     /// `jti`
     pub jti: Option<String>,
+    /// `client_id` (RFC 9068), when it is a string.
+    pub client_id: Option<String>,
+    /// `cid` (Cryptr v1's client id), when it is a string.
+    pub cid: Option<String>,
+    /// `org` (Cryptr v3's organization), when it is a string.
+    pub org: Option<String>,
+    /// `tnt` (Cryptr v1's tenant), when it is a string.
+    pub tnt: Option<String>,
+    /// `jtt` (Cryptr's token type), when it is a string.
+    pub jtt: Option<String>,
+    /// `scope` as a list: an array's strings, or a string split on ASCII spaces.
+    pub scope: Option<Vec<String>>,
+    /// `scp` as a list, the same way.
+    pub scp: Option<Vec<String>>,
 }
 
 fn invalid_claim(detail: &'static str) -> Error {
@@ -172,10 +189,84 @@ fn string(value: Option<Value<'_>>, detail: &'static str) -> Result<Option<Strin
         .transpose()
 }
 
+/// A string claim where its type is not checked: a value of another type reads as absent.
+fn lenient_string(value: Option<Value<'_>>) -> Option<String> {
+    value.and_then(|v| v.as_str()).map(|s| s.into_owned())
+}
+
+/// A scope claim (`scope`, `scp`): an array of strings as is, or a string split on ASCII spaces
+/// with empty parts dropped. `strict` refuses any other shape (`invalid_claim`); otherwise only
+/// the strings of an array are kept and any other value reads as absent.
+fn scopes(
+    value: Option<Value<'_>>,
+    strict: bool,
+    detail: &'static str,
+) -> Result<Option<Vec<String>>, Error> {
+    let Some(value) = value else {
+        return Ok(None);
+    };
+    match value.kind() {
+        Kind::String => Ok(value.as_str().map(|s| {
+            s.split(' ')
+                .filter(|part| !part.is_empty())
+                .map(String::from)
+                .collect()
+        })),
+        Kind::Array => {
+            let mut list = Vec::new();
+            for item in value.array_items().into_iter().flatten() {
+                match item.as_str() {
+                    Some(s) => list.push(s.into_owned()),
+                    None if strict => return Err(invalid_claim(detail)),
+                    None => {}
+                }
+            }
+            Ok(Some(list))
+        }
+        _ if strict => Err(invalid_claim(detail)),
+        _ => Ok(None),
+    }
+}
+
+/// What the protected header says about the issuer (SPEC §7, §8).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum HeaderIssuer {
+    /// No `iss` member.
+    #[default]
+    Absent,
+    /// A string `iss`, unescaped.
+    String(String),
+    /// An `iss` of another JSON type.
+    NotAString,
+}
+
+impl HeaderIssuer {
+    /// The string value, if it is one.
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            HeaderIssuer::String(s) => Some(s),
+            HeaderIssuer::Absent | HeaderIssuer::NotAString => None,
+        }
+    }
+}
+
 impl Claims {
-    /// SPEC §2 step 10: reads the registered claims of a payload, checking their types, then
-    /// checks that every required claim is present.
-    pub fn from_payload(payload: &Object<'_>, required: RequiredClaims) -> Result<Claims, Error> {
+    /// SPEC §2 step 10 (with the `cryptr` profile's additions of §7): reads the claims of a
+    /// payload, checking their types, then checks that every required claim is present.
+    pub fn from_payload(
+        payload: &Object<'_>,
+        profile: Profile,
+        header_iss: &HeaderIssuer,
+        required: RequiredClaims,
+    ) -> Result<Claims, Error> {
+        let cryptr = profile == Profile::Cryptr;
+        let text = |name: &str, detail: &'static str| {
+            if cryptr {
+                string(payload.get(name), detail)
+            } else {
+                Ok(lenient_string(payload.get(name)))
+            }
+        };
         let claims = Claims {
             exp: numeric_date(payload.get("exp"), "exp is not a number")?,
             nbf: numeric_date(payload.get("nbf"), "nbf is not a number")?,
@@ -184,8 +275,30 @@ impl Claims {
             sub: string(payload.get("sub"), "sub is not a string")?,
             jti: string(payload.get("jti"), "jti is not a string")?,
             aud: payload.get("aud").map(audience).transpose()?,
+            client_id: text("client_id", "client_id is not a string")?,
+            cid: text("cid", "cid is not a string")?,
+            org: text("org", "org is not a string")?,
+            tnt: text("tnt", "tnt is not a string")?,
+            jtt: text("jtt", "jtt is not a string")?,
+            scope: scopes(
+                payload.get("scope"),
+                cryptr,
+                "scope is not a string or an array of strings",
+            )?,
+            scp: scopes(
+                payload.get("scp"),
+                cryptr,
+                "scp is not a string or an array of strings",
+            )?,
         };
-        if required.iter().any(|c| !payload.contains(c.name())) {
+        if cryptr && *header_iss == HeaderIssuer::NotAString {
+            return Err(invalid_claim("the header's iss is not a string"));
+        }
+        let present = |claim: Claim| {
+            payload.contains(claim.name())
+                || (cryptr && claim == Claim::Iss && *header_iss != HeaderIssuer::Absent)
+        };
+        if required.iter().any(|c| !present(c)) {
             return Err(Error::new(
                 ErrorKind::MissingClaim,
                 "a required claim is missing",
@@ -194,14 +307,27 @@ impl Claims {
         Ok(claims)
     }
 
-    /// SPEC §2 steps 11–13: `exp`, `nbf` and `iat` against `now`, with `leeway` seconds of skew.
-    pub fn check_time(&self, now: u64, leeway: u64) -> Result<(), Error> {
+    /// SPEC §2 steps 11–13: `exp` (then `max_lifetime`), `nbf` and `iat` against `now`, with
+    /// `leeway` seconds of skew.
+    pub fn check_time(
+        &self,
+        now: u64,
+        leeway: u64,
+        max_lifetime: Option<u64>,
+    ) -> Result<(), Error> {
         let now = i128::from(now);
         let leeway = i128::from(leeway);
-        if let Some(exp) = self.exp
-            && now >= i128::from(exp) + leeway
-        {
-            return Err(Error::new(ErrorKind::TokenExpired, "the token has expired"));
+        if let Some(exp) = self.exp {
+            if now >= i128::from(exp) + leeway {
+                return Err(Error::new(ErrorKind::TokenExpired, "the token has expired"));
+            }
+            if let Some(max) = max_lifetime
+                && i128::from(exp) > now + i128::from(max)
+            {
+                return Err(invalid_claim(
+                    "exp lies further in the future than max_lifetime allows",
+                ));
+            }
         }
         if let Some(nbf) = self.nbf
             && i128::from(nbf) > now + leeway
@@ -220,6 +346,30 @@ impl Claims {
             ));
         }
         Ok(())
+    }
+
+    /// The client id (SPEC §2 step 15, §7): `client_id`, else `cid` in the `cryptr` profile.
+    pub fn client_id_for(&self, profile: Profile) -> Option<&str> {
+        match profile {
+            Profile::Rfc => self.client_id.as_deref(),
+            Profile::Cryptr => self.client_id.as_deref().or(self.cid.as_deref()),
+        }
+    }
+
+    /// The tenant (SPEC §7): `org`, else `tnt`, in the `cryptr` profile; none in `rfc`.
+    pub fn tenant_for(&self, profile: Profile) -> Option<&str> {
+        match profile {
+            Profile::Rfc => None,
+            Profile::Cryptr => self.org.as_deref().or(self.tnt.as_deref()),
+        }
+    }
+
+    /// The scopes (SPEC §7): `scope`, else `scp`, as a list; empty when both are absent.
+    pub fn scopes(&self) -> &[String] {
+        self.scope
+            .as_deref()
+            .or(self.scp.as_deref())
+            .unwrap_or_default()
     }
 }
 
@@ -251,7 +401,8 @@ mod tests {
 
     fn claims(doc: &str, required: RequiredClaims) -> Result<Claims, ErrorKind> {
         let object = parse_object(doc.as_bytes()).map_err(|_| ErrorKind::MalformedToken)?;
-        Claims::from_payload(&object, required).map_err(|e| e.kind())
+        Claims::from_payload(&object, Profile::Rfc, &HeaderIssuer::Absent, required)
+            .map_err(|e| e.kind())
     }
 
     #[test]
@@ -299,24 +450,24 @@ mod tests {
             iat: Some(40),
             ..Claims::default()
         };
-        assert_eq!(c.check_time(99, 0), Ok(()));
+        assert_eq!(c.check_time(99, 0, None), Ok(()));
         assert_eq!(
-            c.check_time(100, 0).map_err(|e| e.kind()),
+            c.check_time(100, 0, None).map_err(|e| e.kind()),
             Err(ErrorKind::TokenExpired)
         );
-        assert_eq!(c.check_time(109, 10), Ok(()));
+        assert_eq!(c.check_time(109, 10, None), Ok(()));
         assert_eq!(
-            c.check_time(49, 0).map_err(|e| e.kind()),
+            c.check_time(49, 0, None).map_err(|e| e.kind()),
             Err(ErrorKind::TokenNotYetValid)
         );
-        assert_eq!(c.check_time(49, 1), Ok(()));
+        assert_eq!(c.check_time(49, 1, None), Ok(()));
         let future_iat = Claims {
             iat: Some(i64::MAX),
             ..Claims::default()
         };
         assert_eq!(
             future_iat
-                .check_time(u64::MAX, u64::MAX)
+                .check_time(u64::MAX, u64::MAX, None)
                 .map_err(|e| e.kind()),
             Ok(())
         );
@@ -325,10 +476,10 @@ mod tests {
             ..Claims::default()
         };
         assert_eq!(
-            old.check_time(0, 0).map_err(|e| e.kind()),
+            old.check_time(0, 0, None).map_err(|e| e.kind()),
             Err(ErrorKind::TokenExpired)
         );
-        assert_eq!(old.check_time(0, u64::MAX), Ok(()));
+        assert_eq!(old.check_time(0, u64::MAX, None), Ok(()));
     }
 
     #[test]

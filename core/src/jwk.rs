@@ -217,7 +217,7 @@ impl KeySet {
         Ok(KeySet {
             keys,
             skipped,
-            fingerprint: Sha256::digest(document).into(),
+            fingerprint: fingerprint(document, options),
         })
     }
 
@@ -236,7 +236,8 @@ impl KeySet {
         self.keys.iter().map(Jwk::kid)
     }
 
-    /// The SHA-256 of the document: the set's identity (a new document is a new generation).
+    /// The set's identity: a SHA-256 over the document *and* the options it was parsed with (the
+    /// same document under a lower `min_rsa_bits` is another set, with more usable keys).
     pub fn fingerprint(&self) -> &[u8; 32] {
         &self.fingerprint
     }
@@ -252,6 +253,20 @@ impl KeySet {
             },
         }
     }
+}
+
+fn fingerprint(document: &[u8], options: &KeySetOptions) -> [u8; 32] {
+    let mut hash = Sha256::new();
+    hash.update(b"cryptr-guard key set v2\0");
+    hash.update(options.min_rsa_bits.to_be_bytes());
+    hash.update((options.capacity as u64).to_be_bytes());
+    hash.update(document);
+    hash.finalize().into()
+}
+
+/// SPEC §4's rule on `e`: odd, and `3 <= e < 2^32`.
+fn usable_exponent(e: &[u8]) -> Option<u32> {
+    small_integer(e).filter(|&e| e >= 3 && e % 2 == 1)
 }
 
 fn parse_key(key: &Object<'_>, options: &KeySetOptions) -> Result<Jwk, SkipReason> {
@@ -272,10 +287,7 @@ fn parse_key(key: &Object<'_>, options: &KeySetOptions) -> Result<Jwk, SkipReaso
     if bits < options.min_rsa_bits || bits > MAX_RSA_BITS {
         return Err(SkipReason::ModulusSize);
     }
-    let exponent = small_integer(&e).ok_or(SkipReason::BadExponent)?;
-    if exponent < 3 || exponent % 2 == 0 {
-        return Err(SkipReason::BadExponent);
-    }
+    usable_exponent(&e).ok_or(SkipReason::BadExponent)?;
     if key.contains("use") && string("use").as_deref() != Some("sig") {
         return Err(SkipReason::NotForSignatures);
     }
@@ -335,7 +347,9 @@ fn small_integer(be: &[u8]) -> Option<u32> {
 }
 
 /// A raw RS256 check (SPEC §2 step 8 alone) for a JWK's `n` and `e` as published (lenient base64,
-/// SPEC §4), with none of the key-usability rules applied: `false` for any key that cannot verify.
+/// SPEC §4). Of the key-usability rules only the arithmetic ones apply: `e` odd with
+/// `3 <= e < 2^32` (with `e = 1` every message would "verify") and a modulus of 1024 to 8192 bits
+/// (the lowest `min_rsa_bits` allows); `false` for any other key.
 pub fn verify_raw(n: &[u8], e: &[u8], message: &[u8], signature: &[u8]) -> bool {
     let (Some(n), Some(e)) = (
         base64url::decode_key_material(n),
@@ -343,6 +357,10 @@ pub fn verify_raw(n: &[u8], e: &[u8], message: &[u8], signature: &[u8]) -> bool 
     ) else {
         return false;
     };
+    let bits = bit_length(&n);
+    if !(LOWEST_MIN_RSA_BITS..=MAX_RSA_BITS).contains(&bits) || usable_exponent(&e).is_none() {
+        return false;
+    }
     PublicKey::from_be_bytes(&n, &e).is_ok_and(|key| key.verify(message, signature))
 }
 

@@ -4,21 +4,48 @@
 
 extern crate alloc;
 
-pub mod base64url;
-pub mod cache;
+/// Declares modules that are private unless the `hazmat` feature makes them public: the
+/// building blocks (strict base64url and JSON, the RSA kernels, the untrusted token) are not
+/// API, but the fuzz targets and benchmarks reach them.
+macro_rules! hazmat_modules {
+    ($($(#[$attr:meta])* $name:ident;)*) => {$(
+        $(#[$attr])*
+        #[cfg(feature = "hazmat")]
+        pub mod $name;
+        $(#[$attr])*
+        #[cfg(not(feature = "hazmat"))]
+        #[allow(dead_code, unreachable_pub)]
+        mod $name;
+    )*};
+}
+
+hazmat_modules! {
+    /// Strict base64url (SPEC §5).
+    base64url;
+    /// The strict JSON scanner (SPEC §6).
+    json;
+    /// RS256 verification.
+    rs256;
+    /// The compact JWS before its signature is checked.
+    token;
+}
+
 pub mod claims;
 pub mod error;
-pub mod json;
+pub mod guard;
+pub mod http;
 pub mod jwk;
-pub mod rs256;
-pub mod token;
+pub mod keyset_cache;
+pub mod options;
+pub mod token_cache;
 pub mod validator;
-pub mod verified_cache;
 
-pub use cache::KeySetCache;
-pub use claims::{Audience, Claim, Claims, RequiredClaims};
+pub use claims::{Audience, Claim, Claims, HeaderIssuer, RequiredClaims};
 pub use error::{ConfigError, Error, ErrorKind};
+pub use guard::{Action, Check, Guard, GuardSettings, IssuerSource};
+pub use http::{HttpAnswer, Rejection, bearer_token};
 pub use jwk::{Jwk, KeySet, KeySetOptions, SkipReason, SkippedKey, verify_raw};
-pub use token::Untrusted;
-pub use validator::{Options, Validator, Verified};
-pub use verified_cache::{TokenCache, TokenKey};
+pub use keyset_cache::KeySetCache;
+pub use options::{Options, Profile};
+pub use token_cache::{TokenCache, TokenKey};
+pub use validator::{Validator, Verified};

@@ -7,6 +7,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use crate::base64url;
+use crate::claims::HeaderIssuer;
 use crate::error::{Error, ErrorKind};
 use crate::json::{self, Kind};
 
@@ -26,8 +27,8 @@ pub struct Header {
     pub x5t: Option<String>,
     /// `typ`, when it is a string.
     pub typ: Option<String>,
-    /// Whether `typ` is present at all.
-    pub has_typ: bool,
+    /// `iss` (Cryptr puts the issuer in the protected header: SPEC §7, §8).
+    pub iss: HeaderIssuer,
 }
 
 /// A compact JWS split into its parts, with a checked header, whose signature is not verified yet.
@@ -85,6 +86,33 @@ impl<'a> Untrusted<'a> {
         self.signature
     }
 
+    /// The header and the lengths of the first two segments: what [`Untrusted::rebuild`] needs
+    /// to split the same token again without parsing its header twice.
+    pub(crate) fn into_parts(self) -> (Header, usize, usize) {
+        let header_len = self
+            .signing_input
+            .len()
+            .saturating_sub(self.payload.len() + 1);
+        (self.header, header_len, self.payload.len())
+    }
+
+    /// The token split at the lengths [`Untrusted::into_parts`] gave, with its already checked
+    /// header. Only for the same token bytes: the caller keeps them together.
+    pub(crate) fn rebuild(
+        token: &'a [u8],
+        header: Header,
+        header_len: usize,
+        payload_len: usize,
+    ) -> Option<Untrusted<'a>> {
+        let signing_len = header_len.checked_add(1)?.checked_add(payload_len)?;
+        Some(Untrusted {
+            header,
+            signing_input: token.get(..signing_len)?,
+            payload: token.get(header_len + 1..signing_len)?,
+            signature: token.get(signing_len.checked_add(1)?..)?,
+        })
+    }
+
     /// Decodes the payload segment (strict base64url); only to be read once the signature holds.
     pub(crate) fn decode_payload(&self) -> Result<Vec<u8>, Error> {
         base64url::decode(self.payload).ok_or_else(|| malformed("the payload is not base64url"))
@@ -123,12 +151,20 @@ fn parse_header(bytes: &[u8]) -> Result<Header, Error> {
         .filter(|v| v.kind() == Kind::String)
         .and_then(|v| v.as_str())
         .map(|s| s.into_owned());
-    let typ_value = object.get("typ");
+    let iss = match object.get("iss") {
+        None => HeaderIssuer::Absent,
+        Some(v) => v
+            .as_str()
+            .map_or(HeaderIssuer::NotAString, |s| HeaderIssuer::String(s.into_owned())),
+    };
     Ok(Header {
         kid,
         x5t,
-        typ: typ_value.and_then(|v| v.as_str()).map(|s| s.into_owned()),
-        has_typ: typ_value.is_some(),
+        typ: object
+            .get("typ")
+            .and_then(|v| v.as_str())
+            .map(|s| s.into_owned()),
+        iss,
     })
 }
 

@@ -5,7 +5,9 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use cryptr_guard_core::{KeySet, KeySetOptions, Options, RequiredClaims, Validator, verify_raw};
+use cryptr_guard_core::{
+    KeySet, KeySetOptions, Options, Profile, RequiredClaims, Validator, Verified, verify_raw,
+};
 use serde_json::{Value, json};
 
 pub mod compare;
@@ -49,12 +51,7 @@ pub fn run_file(path: &Path) -> Result<Vec<String>, Failure> {
         serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
     let at = |what: &str| format!("{}: {what}", path.display());
     if let Some(cases) = group.get("cases").and_then(Value::as_array) {
-        let document = match (group.get("jwks_raw"), group.get("jwks")) {
-            (Some(Value::String(raw)), _) => raw.clone().into_bytes(),
-            (_, Some(jwks)) => serde_json::to_vec(jwks).map_err(|e| at(&e.to_string()))?,
-            _ => return Err(at("a token group needs jwks or jwks_raw")),
-        };
-        let keys = KeySet::from_jwks_with(&document, &key_set_options(&group).map_err(|e| at(&e))?);
+        let keys = token_group_keys(&group).map_err(|e| at(&e))?;
         cases
             .iter()
             .map(|case| token_case(case, &keys).map_err(|e| at(&e)))
@@ -71,6 +68,42 @@ pub fn run_file(path: &Path) -> Result<Vec<String>, Failure> {
             .collect()
     } else {
         Err(at("no cases, jwks_cases or raw_cases"))
+    }
+}
+
+/// The key sets of a token group: one (`jwks`, `jwks_raw`: SPEC §2) or one per issuer
+/// (`jwks_by_issuer`: SPEC §8), each parsed (or refused) with the group's key-set options.
+#[derive(Debug)]
+pub enum GroupKeys {
+    /// One key set.
+    One(Result<KeySet, cryptr_guard_core::Error>),
+    /// Issuer → its key set.
+    ByIssuer(Vec<(String, Result<KeySet, cryptr_guard_core::Error>)>),
+}
+
+/// Reads a token group's key sets.
+pub fn token_group_keys(group: &Value) -> Result<GroupKeys, Failure> {
+    let options = key_set_options(group)?;
+    let parse = |document: &[u8]| KeySet::from_jwks_with(document, &options);
+    match (
+        group.get("jwks_raw"),
+        group.get("jwks"),
+        group.get("jwks_by_issuer"),
+    ) {
+        (Some(Value::String(raw)), _, _) => Ok(GroupKeys::One(parse(raw.as_bytes()))),
+        (_, Some(jwks), _) => {
+            let document = serde_json::to_vec(jwks).map_err(|e| e.to_string())?;
+            Ok(GroupKeys::One(parse(&document)))
+        }
+        (_, _, Some(Value::Object(by_issuer))) => by_issuer
+            .iter()
+            .map(|(issuer, jwks)| {
+                let document = serde_json::to_vec(jwks).map_err(|e| e.to_string())?;
+                Ok((issuer.clone(), parse(&document)))
+            })
+            .collect::<Result<_, Failure>>()
+            .map(GroupKeys::ByIssuer),
+        _ => Err("a token group needs jwks, jwks_raw or jwks_by_issuer".into()),
     }
 }
 
@@ -113,12 +146,20 @@ fn strings(value: Option<&Value>, what: &str) -> Result<Vec<String>, Failure> {
 }
 
 /// The validator for a token case's `options`.
-pub fn validator(options: &Value) -> Result<Validator, Failure> {
+pub fn validator(options_json: &Value) -> Result<Validator, Failure> {
+    let options = options_json;
     let issuers = strings(options.get("issuer"), "issuer")?;
     let audiences = strings(options.get("audiences"), "audiences")?;
-    let required = strings(options.get("required_claims"), "required_claims")?;
-    let required = RequiredClaims::from_names(required.iter().map(String::as_str))
-        .map_err(|e| e.to_string())?;
+    let required = match options.get("required_claims") {
+        None => None,
+        some => {
+            let names = strings(some, "required_claims")?;
+            Some(
+                RequiredClaims::from_names(names.iter().map(String::as_str))
+                    .map_err(|e| e.to_string())?,
+            )
+        }
+    };
     let leeway = options
         .get("leeway")
         .and_then(Value::as_u64)
@@ -133,37 +174,80 @@ pub fn validator(options: &Value) -> Result<Validator, Failure> {
         Some(Value::String(t)) => Some(t.clone()),
         Some(_) => return Err("typ: not a string or null".into()),
     };
-    let options = Options::new("", "")
-        .issuers(issuers)
-        .audiences(audiences)
-        .leeway(leeway)
-        .required_claims(required)
-        .max_token_len(max_len)
-        .typ(typ);
+    let mut options = Options::new(issuers, audiences)
+        .with_leeway(leeway)
+        .with_max_token_len(max_len)
+        .with_typ(typ);
+    if let Some(profile) = options_profile(options_json)? {
+        options = options.with_profile(profile);
+    }
+    // Absent `required_claims` and `max_lifetime` take the profile's defaults.
+    if let Some(required) = required {
+        options = options.with_required_claims(required);
+    }
+    match options_json.get("max_lifetime") {
+        None => {}
+        Some(Value::Null) => options = options.with_max_lifetime(None),
+        Some(v) => {
+            let seconds = v.as_u64().ok_or("max_lifetime: not an integer or null")?;
+            options = options.with_max_lifetime(Some(seconds));
+        }
+    }
+    if options_json.get("client_ids").is_some() {
+        options = options.with_client_ids(strings(options_json.get("client_ids"), "client_ids")?);
+    }
     Validator::new(options).map_err(|e| e.to_string())
 }
 
-fn token_case(
-    case: &Value,
-    keys: &Result<KeySet, cryptr_guard_core::Error>,
-) -> Result<String, Failure> {
+fn options_profile(options: &Value) -> Result<Option<Profile>, Failure> {
+    match options.get("profile") {
+        None => Ok(None),
+        Some(Value::String(name)) => Profile::from_name(name)
+            .map(Some)
+            .map_err(|e| e.to_string()),
+        Some(_) => Err("profile: not a string".into()),
+    }
+}
+
+fn token_case(case: &Value, keys: &GroupKeys) -> Result<String, Failure> {
     let name = name(case)?;
     let token = case.get("token").and_then(Value::as_str).ok_or("token")?;
     let now = case.get("now").and_then(Value::as_u64).ok_or("now")?;
     let validator = validator(case.get("options").ok_or("options")?)?;
     let outcome = match keys {
-        Err(e) => Err(*e),
-        Ok(keys) => validator.validate(token.as_bytes(), keys, now),
+        GroupKeys::One(Err(e)) => Err(*e),
+        GroupKeys::One(Ok(keys)) => validator.validate(token.as_bytes(), keys, now),
+        GroupKeys::ByIssuer(sets) => validator.validate_by_issuer(token.as_bytes(), now, |i| {
+            let issuer = validator.options().issuers().get(i)?;
+            sets.iter()
+                .find(|(name, _)| name == issuer)
+                .and_then(|(_, set)| set.as_ref().ok())
+        }),
     };
     Ok(match outcome {
-        Ok(verified) => format!(
-            "{{\"name\":{},\"valid\":true,\"kid\":{},\"claims\":{}}}",
-            json!(name),
-            json!(verified.kid()),
-            minify(verified.payload_str())
-        ),
+        Ok(verified) => valid_line(name, &verified),
         Err(e) => json!({"name": name, "valid": false, "error": e.code()}).to_string(),
     })
+}
+
+/// The SPEC §7 derived values of a verified token, as the runners print them.
+pub fn derived(verified: &Verified) -> Value {
+    json!({
+        "issuer": verified.issuer(),
+        "client_id": verified.client_id(),
+        "tenant": verified.tenant(),
+        "scopes": verified.scopes(),
+    })
+}
+
+fn valid_line(name: &str, verified: &Verified) -> String {
+    format!(
+        "{{\"name\":{},\"valid\":true,\"kid\":{},\"claims\":{},\"derived\":{}}}",
+        json!(name),
+        json!(verified.kid()),
+        minify(verified.payload_str()),
+        derived(verified)
+    )
 }
 
 fn jwks_case(case: &Value) -> Result<String, Failure> {

@@ -1,0 +1,177 @@
+//! The fetches a guard asks its host for, and what it makes of their outcome.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::fmt;
+
+use crate::error::Error;
+use crate::jwk::SkippedKey;
+use crate::keyset_cache::{FetchReason, FetchTicket};
+
+/// A JWKS fetch the guard asks the host to run: a `GET` of [`url`](Self::url) without
+/// redirects, given up at [`timeout`](Self::timeout) seconds from its start (connection to last
+/// byte), reading at most [`max_bytes`](Self::max_bytes) of body. Hand it back, with what came
+/// of it, to [`Guard::fetch_done`](super::Guard::fetch_done): until then the issuer counts as
+/// fetching, and no other fetch of it starts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[must_use = "a fetch is in flight until it is reported with Guard::fetch_done"]
+pub struct Fetch {
+    pub(crate) issuer: usize,
+    pub(crate) ticket: FetchTicket,
+    pub(crate) url: String,
+    pub(crate) background: bool,
+    pub(crate) timeout: u64,
+    pub(crate) max_bytes: usize,
+}
+
+impl Fetch {
+    /// The index of the issuer whose key set this is.
+    pub fn issuer(&self) -> usize {
+        self.issuer
+    }
+
+    /// The URL to fetch.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Whether this is a refresh of a key set that is still in use: a host may run it in the
+    /// background and go on with the request at once (or run it inline).
+    pub fn is_background(&self) -> bool {
+        self.background
+    }
+
+    /// Why the guard asks for it.
+    pub fn reason(&self) -> FetchReason {
+        self.ticket.reason()
+    }
+
+    /// The hard deadline of the whole fetch, in seconds from its start.
+    pub fn timeout(&self) -> u64 {
+        self.timeout
+    }
+
+    /// The largest body to read; a longer one is a failed fetch (`TooLarge`).
+    pub fn max_bytes(&self) -> usize {
+        self.max_bytes
+    }
+}
+
+/// What came of a fetch, as the host saw it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FetchResult<'a> {
+    /// An HTTP response, read whole.
+    Response {
+        /// The status code.
+        status: u16,
+        /// The `Cache-Control` value, if any.
+        cache_control: Option<&'a str>,
+        /// The body.
+        body: &'a [u8],
+    },
+    /// No complete response within the deadline.
+    Timeout,
+    /// The body was longer than [`Fetch::max_bytes`].
+    TooLarge,
+    /// The connection or the HTTP exchange failed (refused, reset, TLS, a malformed response).
+    Network,
+}
+
+/// Why a fetch did not install a key set.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FetchFailure {
+    /// The issuer answered with another status than 200.
+    Status(u16),
+    /// No complete response within the deadline.
+    Timeout,
+    /// The body was over the limit.
+    TooLarge,
+    /// The connection or the exchange failed.
+    Network,
+    /// The body is not a valid JWKS document (SPEC §4).
+    InvalidJwks(Error),
+}
+
+impl FetchFailure {
+    /// A short label for metrics.
+    pub const fn label(&self) -> &'static str {
+        match self {
+            FetchFailure::Status(_) => "http_status",
+            FetchFailure::Timeout => "timeout",
+            FetchFailure::TooLarge => "too_large",
+            FetchFailure::Network => "network",
+            FetchFailure::InvalidJwks(_) => "invalid_jwks",
+        }
+    }
+}
+
+impl fmt::Display for FetchFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FetchFailure::Status(code) => write!(f, "the issuer answered HTTP {code}"),
+            FetchFailure::Timeout => f.write_str("the issuer did not answer within the deadline"),
+            FetchFailure::TooLarge => f.write_str("the key set is over the size limit"),
+            FetchFailure::Network => f.write_str("the issuer could not be reached"),
+            FetchFailure::InvalidJwks(e) => {
+                write!(
+                    f,
+                    "the key set is not a valid JWKS document: {}",
+                    e.description()
+                )
+            }
+        }
+    }
+}
+
+/// What a fetch did, for the host's logs and metrics (it holds no key material but `kid`s).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FetchReport {
+    /// A key set with usable keys was installed.
+    Installed {
+        /// The number of usable keys.
+        usable: usize,
+        /// The elements of `keys` that were skipped, with their reasons.
+        skipped: Vec<SkippedKey>,
+    },
+    /// The document is valid but holds no usable key: it is installed (the issuer's word
+    /// stands), the issuer is *not ready*, and the guard fetches again on the backoff schedule.
+    NoUsableKey {
+        /// Every element of `keys`, with why it was skipped.
+        skipped: Vec<SkippedKey>,
+    },
+    /// A valid set that lost the race to a newer fetch's: nothing changed.
+    Superseded,
+    /// The fetch failed; the last good set (if any) stays in use within its grace.
+    Failed(FetchFailure),
+}
+
+impl FetchReport {
+    /// A short label for metrics: `ok`, `no_usable_key`, `superseded` or the failure's.
+    pub fn label(&self) -> &'static str {
+        match self {
+            FetchReport::Installed { .. } => "ok",
+            FetchReport::NoUsableKey { .. } => "no_usable_key",
+            FetchReport::Superseded => "superseded",
+            FetchReport::Failed(failure) => failure.label(),
+        }
+    }
+}
+
+impl fmt::Display for FetchReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FetchReport::Installed { usable, skipped } => write!(
+                f,
+                "key set installed: {usable} usable key(s), {} skipped",
+                skipped.len()
+            ),
+            FetchReport::NoUsableKey { skipped } => write!(
+                f,
+                "key set installed but NOT READY: none of its {} key(s) is usable for RS256",
+                skipped.len()
+            ),
+            FetchReport::Superseded => f.write_str("key set fetched, but a newer one is in use"),
+            FetchReport::Failed(failure) => write!(f, "JWKS fetch failed: {failure}"),
+        }
+    }
+}

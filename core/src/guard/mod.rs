@@ -1,0 +1,517 @@
+//! The guard: everything a host needs between "a request came with a token" and "answer it",
+//! decided once, sans I/O.
+//!
+//! A [`Guard`] owns, for each configured issuer, its JWKS URL, its key-set cache
+//! ([`KeySetCache`]) and its verified-token cache ([`TokenCache`]); and one [`Validator`]. It
+//! decides when to fetch, which key set a token is checked against (SPEC §8), when an unknown
+//! key is worth a refetch and a retry, whether the issuer is ready, and what a failure answers.
+//! The host does the HTTP, keeps the clock, holds the guard behind its lock and runs the RSA
+//! work outside that lock:
+//!
+//! ```text
+//! let mut check = Check::new(token);
+//! loop {
+//!     match lock(guard).advance(&mut check, now()) {
+//!         Action::Done(answer) => return answer,          // Ok(Verified) or Err(Rejection)
+//!         Action::Verify(job) => check.verify(job),        // RSA, outside the lock
+//!         Action::Fetch(fetch) => {                        // HTTP GET with the host's client
+//!             let result = http_get(&fetch);               // (or in the background when
+//!             lock(guard).fetch_done(fetch, result, now()); //  fetch.is_background())
+//!         }
+//!         Action::Wait(wait) => wait_for_any_fetch(wait.timeout()),
+//!     }
+//! }
+//! ```
+//!
+//! The loop ends: a check asks for at most one blocking fetch or wait for its key set and one
+//! more for an unknown key, then answers.
+
+mod config;
+mod fetch;
+
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+
+pub use config::{
+    DEFAULT_FETCH_TIMEOUT, DEFAULT_MAX_JWKS_BYTES, DEFAULT_TOKEN_CACHE_CAPACITY, GuardSettings,
+    IssuerSource, check_url, cryptr_issuers,
+};
+pub use fetch::{Fetch, FetchFailure, FetchReport, FetchResult};
+
+use crate::error::{ConfigError, Error, ErrorKind};
+use crate::http::Rejection;
+use crate::jwk::KeySet;
+use crate::keyset_cache::{Decision, KeySetCache, Status};
+use crate::options::Options;
+use crate::token_cache::{TokenCache, TokenKey};
+use crate::validator::{Selected, Validator, Verified};
+
+/// One configured issuer's state.
+#[derive(Debug)]
+struct Issuer {
+    source: IssuerSource,
+    keys: KeySetCache<KeySet>,
+    tokens: TokenCache,
+}
+
+/// The guard of a protected resource (see the [module documentation](self)).
+#[derive(Debug)]
+pub struct Guard {
+    validator: Arc<Validator>,
+    issuers: Vec<Issuer>,
+    settings: GuardSettings,
+}
+
+/// What the host does next for a [`Check`] ([`Guard::advance`]).
+// The verified token travels by value: an action lives for one step, and boxing it would cost
+// an allocation per request.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug)]
+#[must_use]
+pub enum Action {
+    /// Answer the request: the verified token, or why it is refused ([`Rejection::answer`]
+    /// gives the HTTP answer).
+    Done(Result<Verified, Rejection>),
+    /// Verify the signature and claims with [`Check::verify`], outside the host's lock, then
+    /// advance again.
+    Verify(VerifyJob),
+    /// Run this fetch and report it ([`Guard::fetch_done`]), then advance again. A background
+    /// fetch may be run concurrently (advance at once).
+    Fetch(Fetch),
+    /// Another request's fetch of this key set is in flight: wait until a fetch is reported or
+    /// [`Wait::timeout`] seconds have passed, then advance again.
+    Wait(Wait),
+}
+
+/// A wait for another request's fetch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Wait {
+    issuer: usize,
+    timeout: u64,
+}
+
+impl Wait {
+    /// The issuer whose fetch is awaited.
+    pub fn issuer(&self) -> usize {
+        self.issuer
+    }
+
+    /// The longest to wait, in seconds.
+    pub fn timeout(&self) -> u64 {
+        self.timeout
+    }
+}
+
+/// The signature and claims check of a [`Check`], to run outside the host's lock.
+#[derive(Debug)]
+pub struct VerifyJob {
+    validator: Arc<Validator>,
+    keys: Arc<KeySet>,
+    generation: u64,
+    cache_key: Option<TokenKey>,
+    now: u64,
+}
+
+/// Where a check stands.
+// As for `Action`: the outcome is held by value for the one step until it is judged.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug)]
+enum Stage {
+    /// Nothing done yet.
+    Start,
+    /// Steps 1–6 passed and the issuer is chosen; a key set is needed.
+    Keys,
+    /// A [`VerifyJob`] is out.
+    Verifying,
+    /// The job's outcome, to be judged under the lock.
+    Verified {
+        generation: u64,
+        cache_key: Option<TokenKey>,
+        outcome: Result<Verified, Error>,
+    },
+    /// The answer was given.
+    Done,
+}
+
+/// One request's way through the guard: the token, and how far it got. `T` holds the token
+/// bytes (`&[u8]`, `Vec<u8>`, …).
+#[derive(Debug)]
+pub struct Check<T> {
+    token: T,
+    selected: Option<Selected>,
+    stage: Stage,
+    /// Blocking fetches and waits for a key set so far.
+    round_trips: u8,
+    /// Whether the unknown-key refetch-and-retry was used.
+    retried: bool,
+}
+
+/// Blocking fetches or waits a check may do for its key set (the unknown-key retry adds one).
+const MAX_ROUND_TRIPS: u8 = 2;
+
+impl<T: AsRef<[u8]>> Check<T> {
+    /// A check of `token` (the bytes of `Authorization: Bearer <token>`).
+    pub fn new(token: T) -> Check<T> {
+        Check {
+            token,
+            selected: None,
+            stage: Stage::Start,
+            round_trips: 0,
+            retried: false,
+        }
+    }
+
+    /// The token.
+    pub fn token(&self) -> &T {
+        &self.token
+    }
+
+    /// The index of the issuer chosen for this token, once it is known.
+    pub fn issuer(&self) -> Option<usize> {
+        self.selected.as_ref().map(Selected::issuer_index)
+    }
+
+    /// Runs a [`VerifyJob`] (SPEC §2 steps 7–15: the RSA work): call it without the host's lock,
+    /// then advance again.
+    pub fn verify(&mut self, job: VerifyJob) {
+        let outcome = match &self.selected {
+            Some(selected) => {
+                job.validator
+                    .validate_selected(selected, self.token.as_ref(), &job.keys, job.now)
+            }
+            None => Err(Error::new(
+                ErrorKind::JwksUnavailable,
+                "a verification was run out of order",
+            )),
+        };
+        self.stage = Stage::Verified {
+            generation: job.generation,
+            cache_key: job.cache_key,
+            outcome,
+        };
+    }
+}
+
+/// One issuer's readiness and fetch state ([`Guard::issuers`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IssuerStatus<'a> {
+    /// The issuer.
+    pub issuer: &'a str,
+    /// Its JWKS URL.
+    pub jwks_url: &'a str,
+    /// The key-set cache's state; [`Status::is_ready`] is the readiness.
+    pub status: Status,
+    /// The usable keys of the current set.
+    pub usable_keys: usize,
+    /// Entries of the verified-token cache.
+    pub cached_tokens: usize,
+    /// Hits and misses of the verified-token cache.
+    pub token_cache: crate::token_cache::Stats,
+}
+
+impl Guard {
+    /// A guard for `options` whose accepted issuers are exactly the `sources`' issuers, each
+    /// with its own key set. A configuration mistake is a [`ConfigError`]: an issuer of the
+    /// options without a source (or the reverse), an issuer with two sources, a URL that is not
+    /// `https` (unless allowed), settings out of range, or invalid options.
+    pub fn new(
+        options: Options,
+        sources: Vec<IssuerSource>,
+        settings: GuardSettings,
+    ) -> Result<Guard, ConfigError> {
+        settings.check()?;
+        if sources.is_empty() {
+            return Err(ConfigError(
+                "at least one issuer with its JWKS URL is required",
+            ));
+        }
+        for (i, source) in sources.iter().enumerate() {
+            check_url(&source.jwks_url, settings.allow_http)?;
+            if sources[..i].iter().any(|s| s.issuer == source.issuer) {
+                return Err(ConfigError("an issuer is configured twice"));
+            }
+        }
+        let issuers = options.issuers();
+        if issuers.len() != sources.len()
+            || !issuers
+                .iter()
+                .all(|i| sources.iter().any(|s| &s.issuer == i))
+        {
+            return Err(ConfigError(
+                "every accepted issuer needs exactly one JWKS URL, and only accepted issuers have one",
+            ));
+        }
+        // Key sets are indexed like the sources: the validator's issuer list follows them.
+        let options = options.with_issuers(sources.iter().map(|s| s.issuer.clone()));
+        let validator = Arc::new(Validator::new(options)?);
+        let issuers = sources
+            .into_iter()
+            .map(|source| Issuer {
+                source,
+                keys: KeySetCache::new(settings.policy),
+                tokens: TokenCache::new(settings.token_cache_capacity),
+            })
+            .collect();
+        Ok(Guard {
+            validator,
+            issuers,
+            settings,
+        })
+    }
+
+    /// The validator (its options).
+    pub fn validator(&self) -> &Validator {
+        &self.validator
+    }
+
+    /// The settings.
+    pub fn settings(&self) -> &GuardSettings {
+        &self.settings
+    }
+
+    /// Each configured issuer's state, in configuration order, for readiness probes, metrics and
+    /// logs.
+    pub fn issuers(&self, now: u64) -> impl Iterator<Item = IssuerStatus<'_>> {
+        self.issuers.iter().map(move |issuer| IssuerStatus {
+            issuer: &issuer.source.issuer,
+            jwks_url: &issuer.source.jwks_url,
+            status: issuer.keys.status(now),
+            usable_keys: issuer.keys.current(now).map_or(0, |set| set.keys().len()),
+            cached_tokens: issuer.tokens.len(),
+            token_cache: issuer.tokens.stats(),
+        })
+    }
+
+    /// Whether every configured issuer is ready: a usable key set holding a usable key.
+    pub fn is_ready(&self, now: u64) -> bool {
+        self.issuers(now).all(|status| status.status.is_ready())
+    }
+
+    /// The fetches the policy wants started now, without a request: at start-up (so the first
+    /// request finds a key set) and from a host's periodic timer (background refreshes, and the
+    /// retries of an issuer that is down or served no usable key).
+    pub fn due_fetches(&mut self, now: u64) -> Vec<Fetch> {
+        let settings = self.settings;
+        let mut due = Vec::new();
+        for (index, issuer) in self.issuers.iter_mut().enumerate() {
+            let decision = issuer.keys.poll(now);
+            if let Some(ticket) = decision.ticket() {
+                due.push(fetch(&settings, index, &issuer.source, ticket, true));
+            }
+        }
+        due
+    }
+
+    /// Reports what came of a [`Fetch`]: installs the key set of a 200 response whose body is a
+    /// valid JWKS, or counts a failure (any other status, a timeout, a body over the limit, a
+    /// network failure, an invalid document). Returns what happened, for the host's logs.
+    pub fn fetch_done(&mut self, fetch: Fetch, result: FetchResult<'_>, now: u64) -> FetchReport {
+        let key_set_options = self.settings.key_set;
+        let max_bytes = self.settings.max_jwks_bytes;
+        let Some(issuer) = self.issuers.get_mut(fetch.issuer) else {
+            return FetchReport::Superseded;
+        };
+        let ticket = fetch.ticket;
+        let parsed = match result {
+            FetchResult::Response {
+                status: 200,
+                cache_control,
+                body,
+            } if body.len() <= max_bytes => KeySet::from_jwks_with(body, &key_set_options)
+                .map(|set| (set, cache_control))
+                .map_err(FetchFailure::InvalidJwks),
+            FetchResult::Response { status: 200, .. } | FetchResult::TooLarge => {
+                Err(FetchFailure::TooLarge)
+            }
+            FetchResult::Response { status, .. } => Err(FetchFailure::Status(status)),
+            FetchResult::Timeout => Err(FetchFailure::Timeout),
+            FetchResult::Network => Err(FetchFailure::Network),
+        };
+        match parsed {
+            Ok((set, cache_control)) => {
+                let usable = set.keys().len();
+                let skipped = set.skipped().to_vec();
+                let installed = if usable == 0 {
+                    issuer
+                        .keys
+                        .fetch_succeeded_unready(ticket, now, set, cache_control)
+                } else {
+                    issuer.keys.fetch_succeeded(ticket, now, set, cache_control)
+                };
+                match (installed, usable) {
+                    (false, _) => FetchReport::Superseded,
+                    (true, 0) => FetchReport::NoUsableKey { skipped },
+                    (true, _) => FetchReport::Installed { usable, skipped },
+                }
+            }
+            Err(failure) => {
+                issuer.keys.fetch_failed(ticket, now);
+                FetchReport::Failed(failure)
+            }
+        }
+    }
+
+    /// Moves `check` one step on at `now` (see the [module documentation](self)).
+    pub fn advance<T: AsRef<[u8]>>(&mut self, check: &mut Check<T>, now: u64) -> Action {
+        let action = match core::mem::replace(&mut check.stage, Stage::Done) {
+            Stage::Start => self.start(check, now),
+            Stage::Keys => self.keys(check, now),
+            Stage::Verifying => Action::Done(Err(Rejection::unavailable(1))),
+            Stage::Verified {
+                generation,
+                cache_key,
+                outcome,
+            } => self.judge(check, generation, cache_key, outcome, now),
+            Stage::Done => Action::Done(Err(Rejection::Token(Error::new(
+                ErrorKind::MalformedToken,
+                "this check was already answered",
+            )))),
+        };
+        check.stage = match &action {
+            Action::Done(_) => Stage::Done,
+            Action::Verify(_) => Stage::Verifying,
+            Action::Fetch(_) | Action::Wait(_) => Stage::Keys,
+        };
+        action
+    }
+
+    /// Steps 1–6 and the choice of the key set (SPEC §8 with several issuers, §2 with one).
+    fn start<T: AsRef<[u8]>>(&mut self, check: &mut Check<T>, now: u64) -> Action {
+        let token = check.token.as_ref();
+        let selected = if self.issuers.len() == 1 {
+            self.validator.prepare(token)
+        } else {
+            self.validator.select(token)
+        };
+        match selected {
+            Ok(selected) => {
+                check.selected = Some(selected);
+                self.keys(check, now)
+            }
+            Err(e) => Action::Done(Err(Rejection::Token(e))),
+        }
+    }
+
+    /// With a chosen issuer: the key set to verify against, a token-cache hit, a fetch, a wait
+    /// or `jwks_unavailable`.
+    fn keys<T: AsRef<[u8]>>(&mut self, check: &mut Check<T>, now: u64) -> Action {
+        let settings = self.settings;
+        let index = check.issuer().unwrap_or(0);
+        let Some(issuer) = self.issuers.get_mut(index) else {
+            return Action::Done(Err(Rejection::unavailable(1)));
+        };
+        let decision = issuer.keys.poll(now);
+        let unavailable = |issuer: &Issuer, detail| {
+            Action::Done(Err(Rejection::Unavailable {
+                retry_after: issuer.keys.retry_after(now),
+                detail,
+            }))
+        };
+        match decision {
+            Decision::UseCurrent | Decision::Refresh(_) => {
+                if let Decision::Refresh(ticket) = decision {
+                    return Action::Fetch(fetch(&settings, index, &issuer.source, ticket, true));
+                }
+                let Some(keys) = issuer.keys.current(now).cloned() else {
+                    return unavailable(issuer, ErrorKind::JwksUnavailable.description());
+                };
+                if keys.keys().is_empty() {
+                    return unavailable(
+                        issuer,
+                        "the issuer's key set holds no usable key; it is fetched again",
+                    );
+                }
+                let cache_key = (issuer.tokens.capacity() > 0)
+                    .then(|| TokenKey::new(&self.validator, &keys, check.token.as_ref()));
+                if let Some(key) = &cache_key
+                    && let Some(answer) = issuer.tokens.get(key, &self.validator, now)
+                {
+                    return Action::Done(answer.map_err(Rejection::Token));
+                }
+                Action::Verify(VerifyJob {
+                    validator: Arc::clone(&self.validator),
+                    keys,
+                    generation: issuer.keys.generation(),
+                    cache_key,
+                    now,
+                })
+            }
+            Decision::Fetch(ticket) => {
+                check.round_trips = check.round_trips.saturating_add(1);
+                Action::Fetch(fetch(&settings, index, &issuer.source, ticket, false))
+            }
+            Decision::Wait if check.round_trips < MAX_ROUND_TRIPS => {
+                check.round_trips = check.round_trips.saturating_add(1);
+                Action::Wait(Wait {
+                    issuer: index,
+                    timeout: settings.fetch_timeout,
+                })
+            }
+            Decision::Wait | Decision::Unavailable => {
+                unavailable(issuer, ErrorKind::JwksUnavailable.description())
+            }
+        }
+    }
+
+    /// The verification's outcome: cache a success; on `unknown_key`, retry once against a
+    /// newer set, refetching first when the policy allows.
+    fn judge<T: AsRef<[u8]>>(
+        &mut self,
+        check: &mut Check<T>,
+        generation: u64,
+        cache_key: Option<TokenKey>,
+        outcome: Result<Verified, Error>,
+        now: u64,
+    ) -> Action {
+        let settings = self.settings;
+        let index = check.issuer().unwrap_or(0);
+        let Some(issuer) = self.issuers.get_mut(index) else {
+            return Action::Done(Err(Rejection::unavailable(1)));
+        };
+        match outcome {
+            Ok(verified) => {
+                if let Some(key) = &cache_key
+                    && issuer.keys.generation() == generation
+                {
+                    issuer.tokens.insert(key, &verified);
+                }
+                Action::Done(Ok(verified))
+            }
+            Err(e) if e.kind() == ErrorKind::UnknownKey && !check.retried => {
+                check.retried = true;
+                if issuer.keys.generation() != generation {
+                    // A newer set arrived meanwhile: retry against it.
+                    return self.keys(check, now);
+                }
+                if let Some(ticket) = issuer.keys.unknown_key(now) {
+                    return Action::Fetch(fetch(&settings, index, &issuer.source, ticket, false));
+                }
+                if issuer.keys.fetch_in_flight(now) {
+                    return Action::Wait(Wait {
+                        issuer: index,
+                        timeout: settings.fetch_timeout,
+                    });
+                }
+                Action::Done(Err(Rejection::Token(e)))
+            }
+            Err(e) => Action::Done(Err(Rejection::from(e))),
+        }
+    }
+}
+
+fn fetch(
+    settings: &GuardSettings,
+    issuer: usize,
+    source: &IssuerSource,
+    ticket: crate::keyset_cache::FetchTicket,
+    background: bool,
+) -> Fetch {
+    Fetch {
+        issuer,
+        ticket,
+        url: source.jwks_url.clone(),
+        background,
+        timeout: settings.fetch_timeout,
+        max_bytes: settings.max_jwks_bytes,
+    }
+}
