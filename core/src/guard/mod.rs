@@ -28,6 +28,7 @@
 
 mod config;
 mod fetch;
+mod settings;
 
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -37,6 +38,9 @@ pub use config::{
     IssuerSource, check_url, cryptr_issuers,
 };
 pub use fetch::{Fetch, FetchFailure, FetchReport, FetchResult};
+pub use settings::{
+    ALIASES, HostConfig, SETTINGS, SettingError, parse_bool, parse_count, parse_list,
+};
 
 use crate::error::{ConfigError, Error, ErrorKind};
 use crate::http::Rejection;
@@ -515,3 +519,6 @@ fn fetch(
         max_bytes: settings.max_jwks_bytes,
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,311 @@
+//! The guard end to end on the two-organization vectors: fetch decisions, the issuer hint, the
+//! token cache, unknown-key refetch, failures and readiness.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+use serde_json::Value;
+
+use super::*;
+use crate::keyset_cache::FetchReason;
+
+const VECTORS: &str = include_str!("../../../tests/vectors/multi_issuer.json");
+const A: &str = "https://shark-academy.cryptr.eu/t/shark-academy";
+const B: &str = "https://shark-academy.cryptr.eu/t/blue-whale";
+const CLIENT: &str = "e68989a5-bd87-45ca-8d0e-d5f91f285849";
+
+fn vectors() -> Value {
+    serde_json::from_str(VECTORS).unwrap()
+}
+
+fn token(name: &str) -> (String, u64) {
+    let v = vectors();
+    let case = v["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == name)
+        .unwrap()
+        .clone();
+    (
+        case["token"].as_str().unwrap().into(),
+        case["now"].as_u64().unwrap(),
+    )
+}
+
+fn jwks(issuer: &str) -> Vec<u8> {
+    serde_json::to_vec(&vectors()["jwks_by_issuer"][issuer]).unwrap()
+}
+
+fn guard_with(settings: GuardSettings) -> Guard {
+    let sources = alloc::vec![
+        IssuerSource::new(A, "https://keys.example/a"),
+        IssuerSource::new(B, "https://keys.example/b"),
+    ];
+    let options = Options::cryptr([A, B], ["http://localhost:8000"]).with_client_ids([CLIENT]);
+    Guard::new(options, sources, settings).unwrap()
+}
+
+fn guard() -> Guard {
+    guard_with(GuardSettings::default())
+}
+
+/// What a host did for one check.
+#[derive(Debug, Default)]
+struct Trace {
+    fetches: Vec<(String, FetchReason, bool)>,
+    verifies: usize,
+    waits: usize,
+}
+
+/// Drives a check the way a host does, serving `serve(url)` for every fetch.
+fn run(
+    guard: &mut Guard,
+    token: &str,
+    now: u64,
+    serve: &mut dyn FnMut(&str) -> (u16, Vec<u8>),
+) -> (Result<Verified, Rejection>, Trace) {
+    let mut trace = Trace::default();
+    let mut check = Check::new(token.as_bytes());
+    for _ in 0..20 {
+        match guard.advance(&mut check, now) {
+            Action::Done(answer) => return (answer, trace),
+            Action::Verify(job) => {
+                trace.verifies += 1;
+                check.verify(job);
+            }
+            Action::Fetch(fetch) => {
+                trace
+                    .fetches
+                    .push((fetch.url().into(), fetch.reason(), fetch.is_background()));
+                let (status, body) = serve(fetch.url());
+                let result = FetchResult::Response {
+                    status,
+                    cache_control: None,
+                    body: &body,
+                };
+                let _ = guard.fetch_done(fetch, result, now);
+            }
+            Action::Wait(_) => trace.waits += 1,
+        }
+    }
+    panic!("the check did not end");
+}
+
+fn published(url: &str) -> (u16, Vec<u8>) {
+    match url {
+        "https://keys.example/a" => (200, jwks(A)),
+        "https://keys.example/b" => (200, jwks(B)),
+        _ => (404, Vec::new()),
+    }
+}
+
+#[test]
+fn two_organizations_each_with_its_key_set() {
+    let mut guard = guard();
+    let (a, now) = token("multi_issuer/org-a");
+    let (b, _) = token("multi_issuer/org-b");
+    let (answer, trace) = run(&mut guard, &a, now, &mut published);
+    assert_eq!(answer.unwrap().tenant(), Some("shark-academy"));
+    assert_eq!(
+        trace.fetches,
+        [(
+            "https://keys.example/a".into(),
+            FetchReason::NoUsableSet,
+            false
+        )]
+    );
+    assert!(!guard.is_ready(now), "B was never fetched");
+    let (answer, trace) = run(&mut guard, &b, now, &mut published);
+    assert_eq!(answer.unwrap().tenant(), Some("blue-whale"));
+    assert_eq!(trace.fetches.len(), 1);
+    assert!(guard.is_ready(now));
+    // A second time: the verified-token cache answers, without RSA work.
+    let (answer, trace) = run(&mut guard, &a, now + 1, &mut published);
+    assert!(answer.is_ok());
+    assert_eq!((trace.fetches.len(), trace.verifies), (0, 0));
+    // Not before the clock: the cached token still expires.
+    let (answer, _) = run(&mut guard, &a, now + 86_400, &mut published);
+    assert_eq!(answer.unwrap_err().code(), "token_expired");
+}
+
+#[test]
+fn an_issuer_that_is_not_configured_is_refused_without_a_fetch() {
+    let mut guard = guard();
+    for name in [
+        "multi_issuer/not-configured",
+        "multi_issuer/no-hint",
+        "multi_issuer/hs256",
+    ] {
+        let (t, now) = token(name);
+        let (answer, trace) = run(&mut guard, &t, now, &mut published);
+        assert!(answer.is_err(), "{name}");
+        assert!(trace.fetches.is_empty(), "{name} made the host fetch");
+    }
+}
+
+#[test]
+fn unknown_key_refetches_once_then_cools_down() {
+    let mut guard = guard();
+    let (a, now) = token("multi_issuer/org-a");
+    // A serves B's keys first (a rotation in progress), then its own.
+    let mut served = 0;
+    let mut rotating = |url: &str| {
+        served += 1;
+        if served == 1 {
+            (200, jwks(B))
+        } else {
+            published(url)
+        }
+    };
+    let (answer, trace) = run(&mut guard, &a, now, &mut rotating);
+    assert!(answer.is_ok(), "{answer:?}");
+    assert_eq!(trace.verifies, 2);
+    assert_eq!(trace.fetches[1].1, FetchReason::UnknownKey);
+    // A token with a kid A never had: the refetch is cooling down, so no fetch.
+    let (bad, _) = token("multi_issuer/b-key-claims-a");
+    let (answer, trace) = run(&mut guard, &bad, now + 5, &mut published);
+    assert_eq!(answer.unwrap_err().code(), "unknown_key");
+    assert!(trace.fetches.is_empty());
+}
+
+#[test]
+fn a_failing_issuer_answers_503_with_retry_after() {
+    let mut guard = guard();
+    let (a, now) = token("multi_issuer/org-a");
+    let (answer, trace) = run(&mut guard, &a, now, &mut |_| (500, Vec::new()));
+    let rejection = answer.unwrap_err();
+    assert_eq!(trace.fetches.len(), 1);
+    let http = rejection.answer();
+    assert_eq!((http.status, http.error), (503, "jwks_unavailable"));
+    assert!(http.retry_after.unwrap() >= 1);
+    // During the backoff: no fetch at all.
+    let (_, trace) = run(&mut guard, &a, now, &mut published);
+    assert!(trace.fetches.is_empty());
+    // After it: fetched again, and served.
+    let (answer, _) = run(&mut guard, &a, now + 2, &mut published);
+    assert!(answer.is_ok());
+}
+
+#[test]
+fn a_set_without_usable_keys_is_not_ready_and_refetched_on_backoff() {
+    let mut guard = guard();
+    let (a, now) = token("multi_issuer/org-a");
+    let mut check = Check::new(a.as_bytes());
+    let Action::Fetch(fetch) = guard.advance(&mut check, now) else {
+        panic!("expected a fetch");
+    };
+    let report = guard.fetch_done(
+        fetch,
+        FetchResult::Response {
+            status: 200,
+            cache_control: None,
+            body: br#"{"keys":[{"kty":"EC"}]}"#,
+        },
+        now,
+    );
+    assert!(
+        matches!(report, FetchReport::NoUsableKey { .. }),
+        "{report}"
+    );
+    let Action::Done(Err(rejection)) = guard.advance(&mut check, now) else {
+        panic!("expected a refusal");
+    };
+    assert_eq!(rejection.answer().status, 503);
+    let status = guard.issuers(now).next().unwrap();
+    assert!(!status.status.is_ready());
+    assert_eq!(status.usable_keys, 0);
+    // Backoff holds for a second, then the policy itself asks for the refetch.
+    assert!(guard.due_fetches(now).iter().all(|f| f.issuer() != 0));
+    let due = guard.due_fetches(now + 1);
+    let refetch = due
+        .into_iter()
+        .find(|f| f.issuer() == 0)
+        .expect("a refetch of A");
+    let _ = guard.fetch_done(
+        refetch,
+        FetchResult::Response {
+            status: 200,
+            cache_control: None,
+            body: &jwks(A),
+        },
+        now + 1,
+    );
+    assert!(guard.issuers(now + 1).next().unwrap().status.is_ready());
+    let (answer, _) = run(&mut guard, &a, now + 1, &mut published);
+    assert!(answer.is_ok());
+}
+
+#[test]
+fn a_stale_set_is_refreshed_in_the_background() {
+    let mut guard = guard();
+    let (a, now) = token("multi_issuer/org-a");
+    let _ = run(&mut guard, &a, now, &mut published);
+    let later = now + 601;
+    let (answer, trace) = run(&mut guard, &a, later, &mut published);
+    assert!(answer.is_ok());
+    assert_eq!(
+        trace.fetches,
+        [("https://keys.example/a".into(), FetchReason::Stale, true)]
+    );
+}
+
+#[test]
+fn fetch_results_that_install_nothing() {
+    let mut guard = guard_with(GuardSettings {
+        max_jwks_bytes: 10,
+        ..GuardSettings::default()
+    });
+    let (a, now) = token("multi_issuer/org-a");
+    let mut check = Check::new(a.as_bytes());
+    let Action::Fetch(fetch) = guard.advance(&mut check, now) else {
+        panic!()
+    };
+    let report = guard.fetch_done(
+        fetch,
+        FetchResult::Response {
+            status: 200,
+            cache_control: None,
+            body: &jwks(A),
+        },
+        now,
+    );
+    assert_eq!(report, FetchReport::Failed(FetchFailure::TooLarge));
+    assert!(report.to_string().contains("size limit"));
+}
+
+#[test]
+fn configuration_mistakes() {
+    let options = || Options::cryptr([A], ["x"]);
+    let https = || alloc::vec![IssuerSource::new(A, "https://k/a")];
+    assert!(Guard::new(options(), https(), GuardSettings::default()).is_ok());
+    assert!(
+        Guard::new(
+            options(),
+            alloc::vec![IssuerSource::new(A, "http://k/a")],
+            GuardSettings::default()
+        )
+        .is_err()
+    );
+    assert!(
+        Guard::new(
+            options(),
+            alloc::vec![IssuerSource::new(B, "https://k/b")],
+            GuardSettings::default()
+        )
+        .is_err()
+    );
+    assert!(Guard::new(options(), Vec::new(), GuardSettings::default()).is_err());
+    let zero = GuardSettings {
+        fetch_timeout: 0,
+        ..GuardSettings::default()
+    };
+    assert!(Guard::new(options(), https(), zero).is_err());
+    assert!(
+        Guard::new(
+            Options::cryptr([A], Vec::<String>::new()),
+            https(),
+            GuardSettings::default()
+        )
+        .is_err()
+    );
+}
