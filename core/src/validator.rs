@@ -373,7 +373,7 @@ impl Validator {
                 true => Ok(()),
                 false => Err(Error::new(
                     ErrorKind::InvalidAudience,
-                    "the token has no audience and its client id is not an accepted one",
+                    "the token has no audience and its client id is not an accepted one (client_ids, CRYPTR_CLIENT_IDS)",
                 )),
             };
         }
@@ -382,7 +382,7 @@ impl Validator {
         if claims.aud.is_some() || profile == Profile::Cryptr {
             return Err(Error::new(
                 ErrorKind::InvalidAudience,
-                "the token's audience is empty",
+                "the token's audience is empty: accept its client by client id (client_ids, CRYPTR_CLIENT_IDS)",
             ));
         }
         Ok(())
