@@ -11,7 +11,7 @@
 mod common;
 
 use common::Bytes;
-use cryptr_guard_core::cache::{CacheConfig, Decision, FetchTicket, KeySetCache, parse_max_age};
+use cryptr_guard_core::keyset_cache::{CacheConfig, Decision, FetchTicket, KeySetCache, parse_max_age};
 use libfuzzer_sys::fuzz_target;
 
 const CACHE_CONTROL: [&str; 8] = [

@@ -12,7 +12,7 @@ mod common;
 
 use common::Bytes;
 use cryptr_guard_core::json;
-use cryptr_guard_core::{Claim, Claims, ErrorKind, RequiredClaims};
+use cryptr_guard_core::{Claim, Claims, ErrorKind, HeaderIssuer, Profile, RequiredClaims};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -28,7 +28,8 @@ fuzz_target!(|data: &[u8]| {
         .enumerate()
         .filter(|(i, _)| mask & (1 << i) != 0)
         .fold(RequiredClaims::NONE, |set, (_, c)| set.with(*c));
-    let claims = match Claims::from_payload(&payload, required) {
+    let profile = if mask & 0x80 == 0 { Profile::Rfc } else { Profile::Cryptr };
+    let claims = match Claims::from_payload(&payload, profile, &HeaderIssuer::Absent, required) {
         Ok(claims) => claims,
         Err(e) => {
             assert!(matches!(
@@ -56,7 +57,7 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(claims.jti, text("jti"));
     assert_eq!(claims.aud.is_some(), payload.contains("aud"));
 
-    let at = claims.check_time(now, leeway).map_err(|e| e.kind());
+    let at = claims.check_time(now, leeway, None).map_err(|e| e.kind());
     if let Err(kind) = at {
         assert!(matches!(
             kind,
@@ -64,11 +65,11 @@ fuzz_target!(|data: &[u8]| {
         ));
     }
     if at.is_ok() {
-        assert!(claims.check_time(now, leeway + 1).is_ok());
+        assert!(claims.check_time(now, leeway + 1, None).is_ok());
     }
     if at == Err(ErrorKind::TokenExpired) && now < u64::MAX {
         assert_eq!(
-            claims.check_time(now + 1, leeway).map_err(|e| e.kind()),
+            claims.check_time(now + 1, leeway, None).map_err(|e| e.kind()),
             Err(ErrorKind::TokenExpired)
         );
     }

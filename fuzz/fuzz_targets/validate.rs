@@ -9,7 +9,7 @@
 mod common;
 
 use common::{Bytes, KEYS, check_answer};
-use cryptr_guard_core::{Options, RequiredClaims, TokenCache, Validator};
+use cryptr_guard_core::{Options, Profile, RequiredClaims, TokenCache, Validator};
 use libfuzzer_sys::fuzz_target;
 
 const ISSUER: &str = "https://auth.cryptr.eu/t/shark-academy";
@@ -24,20 +24,29 @@ fuzz_target!(|data: &[u8]| {
     let raw_now = input.u64();
     let token = input.rest();
 
-    let mut options = Options::new(ISSUER, AUDIENCE)
-        .leeway(match leeway {
+    let mut options = Options::new([ISSUER], [AUDIENCE])
+        .with_leeway(match leeway {
             255 => u64::MAX,
             l => u64::from(l),
         })
-        .max_token_len(if flags & 1 == 0 { 8192 } else { 1024 });
+        .with_max_token_len(if flags & 1 == 0 { 8192 } else { 1024 });
     if flags & 2 != 0 {
-        options = options.typ(Some("application/at+jwt".into()));
+        options = options.with_typ(Some("application/at+jwt".into()));
     }
     if flags & 4 != 0 {
-        options = options.audiences([AUDIENCE, "https://reports.example.com"]);
+        options = options.with_audiences([AUDIENCE, "https://reports.example.com"]);
     }
     if flags & 8 != 0 {
-        options = options.issuers(["https://other.example", ISSUER]);
+        options = options.with_issuers(["https://other.example", ISSUER]);
+    }
+    // The cryptr profile (SPEC §7), with a client id and a lifetime bound.
+    if flags & 64 != 0 {
+        options = options
+            .with_profile(Profile::Cryptr)
+            .with_client_ids(["client-1"]);
+    }
+    if flags & 128 != 0 {
+        options = options.with_max_lifetime(Some(3600));
     }
     let required = match (flags >> 4) & 3 {
         0 => RequiredClaims::default(),
@@ -46,7 +55,11 @@ fuzz_target!(|data: &[u8]| {
             .expect("known claim names"),
         _ => RequiredClaims::from_names(["sub"]).expect("known claim name"),
     };
-    let options = options.required_claims(required);
+    let options = if (flags >> 4) & 3 == 0 {
+        options
+    } else {
+        options.with_required_claims(required)
+    };
     let now = match now_selector % 4 {
         0 | 1 => NOW,
         2 => raw_now,
@@ -67,4 +80,11 @@ fuzz_target!(|data: &[u8]| {
         first,
         validator.validate_cached(&mut cache, token, keys, now)
     );
+    // SPEC §8 with every accepted issuer on the same key set: the hint may refuse earlier (an
+    // unknown issuer before the key), but never accepts what §2 refuses.
+    let by_issuer = validator.validate_by_issuer(token, now, |_| Some(keys));
+    check_answer(&by_issuer, keys);
+    if by_issuer.is_ok() {
+        assert_eq!(by_issuer, first);
+    }
 });
