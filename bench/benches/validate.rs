@@ -14,7 +14,9 @@ use std::hint::black_box;
 use base64ct::{Base64UrlUnpadded, Encoding};
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use cryptr_guard_core::token::Untrusted;
-use cryptr_guard_core::{Claims, KeySet, Options, Validator, json, verify_raw};
+use cryptr_guard_core::{
+    Claims, HeaderIssuer, KeySet, Options, Profile, Validator, json, verify_raw,
+};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use rsa::pkcs1v15::{Signature, SigningKey, VerifyingKey};
 use rsa::signature::{Keypair, SignatureEncoding, Signer, Verifier};
@@ -27,6 +29,7 @@ use seeded_rng::SeededRng;
 
 const ISSUER: &str = "https://auth.cryptr.eu/t/shark-academy";
 const AUDIENCE: &str = "https://api.shark-academy.example";
+const OTHER_ISSUER: &str = "https://auth.cryptr.eu/t/blue-whale";
 
 fn b64(bytes: &[u8]) -> String {
     Base64UrlUnpadded::encode_string(bytes)
@@ -79,12 +82,14 @@ fn fixture(bits: usize) -> Fixture {
         "family_name": "Lovelace",
         "locale": "en-GB",
         "ver": 1,
-        "jtt": "access_token",
+        "jtt": "access",
         "sci": "sso",
         "dbs": "sandbox",
         "resource": "https://api.shark-academy.example/v1",
     });
-    let header = format!(r#"{{"alg":"RS256","typ":"JWT","kid":"{kid}"}}"#);
+    // Cryptr puts the issuer in the protected header too (SPEC §7): the SPEC §8 path reads it
+    // there, before the signature.
+    let header = format!(r#"{{"alg":"RS256","iss":"{ISSUER}","typ":"JWT","kid":"{kid}"}}"#);
     let signing_input = format!(
         "{}.{}",
         b64(header.as_bytes()),
@@ -133,10 +138,15 @@ fn rsa_pipeline(token: &[u8], keys: &KeySet, vk: &VerifyingKey<Sha256>, now: u64
     let Ok(object) = json::parse_object(&payload) else {
         return false;
     };
-    let Ok(claims) = Claims::from_payload(&object, Default::default()) else {
+    let Ok(claims) = Claims::from_payload(
+        &object,
+        Profile::Rfc,
+        &HeaderIssuer::Absent,
+        Default::default(),
+    ) else {
         return false;
     };
-    claims.check_time(now, 0).is_ok()
+    claims.check_time(now, 0, None).is_ok()
         && claims.iss.as_deref() == Some(ISSUER)
         && claims
             .aud
@@ -149,7 +159,11 @@ fn bench_validate(c: &mut Criterion) {
     let fixtures = [fixture(2048), fixture(4096)];
     let jwks = format!(r#"{{"keys":[{},{}]}}"#, fixtures[0].jwk, fixtures[1].jwk);
     let keys = KeySet::from_jwks(jwks.as_bytes()).expect("key set");
-    let validator = Validator::new(Options::new(ISSUER, AUDIENCE)).expect("options");
+    let validator = Validator::new(Options::new([ISSUER], [AUDIENCE])).expect("options");
+    let cryptr = Validator::new(Options::cryptr([ISSUER], [AUDIENCE])).expect("options");
+    // SPEC §8: two organizations, each with its own key set (the other one's set is never read).
+    let by_issuer = Validator::new(Options::cryptr([OTHER_ISSUER, ISSUER], [AUDIENCE]))
+        .expect("options");
 
     let mut group = c.benchmark_group("validate");
     for f in &fixtures {
@@ -158,6 +172,19 @@ fn bench_validate(c: &mut Criterion) {
         assert_eq!(verified.kid(), Some(f.kid.as_str()));
         group.bench_function(BenchmarkId::new("cryptr-guard", f.bits), |b| {
             b.iter(|| validator.validate(black_box(token), &keys, f.now).is_ok())
+        });
+        assert!(cryptr.validate(token, &keys, f.now).is_ok());
+        group.bench_function(BenchmarkId::new("cryptr-guard-cryptr-profile", f.bits), |b| {
+            b.iter(|| cryptr.validate(black_box(token), &keys, f.now).is_ok())
+        });
+        let pick = |i: usize| (i == 1).then_some(&keys);
+        assert!(by_issuer.validate_by_issuer(token, f.now, pick).is_ok());
+        group.bench_function(BenchmarkId::new("cryptr-guard-by-issuer", f.bits), |b| {
+            b.iter(|| {
+                by_issuer
+                    .validate_by_issuer(black_box(token), f.now, pick)
+                    .is_ok()
+            })
         });
 
         let key = DecodingKey::from_rsa_components(&f.n_b64, &f.e_b64).expect("jsonwebtoken key");
