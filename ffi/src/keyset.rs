@@ -5,9 +5,7 @@ use std::sync::Arc;
 
 use cryptr_guard_core::{KeySet, KeySetOptions};
 
-use crate::boundary::{
-    boundary, boundary_or, bytes, expose_opt, free, give, handle, non_null, put, status_of,
-};
+use crate::boundary::{Out, boundary, bytes, expose_opt, free, handle};
 use crate::cg_status;
 
 /// A parsed JWKS: the usable RS256 keys, in document order, and the reasons of the skipped ones.
@@ -20,6 +18,7 @@ pub struct cg_keyset {
     pub(crate) keys: Arc<KeySet>,
 }
 
+/// The key-set options of SPEC §4 from their C form, where 0 means the default.
 pub(crate) fn keyset_options(
     min_rsa_bits: u32,
     capacity: usize,
@@ -49,7 +48,7 @@ pub extern "C" fn cg_keyset_from_jwks(
     jwks_len: usize,
     out: *mut *mut cg_keyset,
 ) -> cg_status {
-    cg_keyset_from_jwks_with(jwks, jwks_len, 0, 0, out)
+    boundary(|| from_jwks(jwks, jwks_len, 0, 0, out))
 }
 
 /// As `cg_keyset_from_jwks`, with the key-set options of SPEC §4: `min_rsa_bits` (1024 to 8192;
@@ -63,34 +62,36 @@ pub extern "C" fn cg_keyset_from_jwks_with(
     capacity: usize,
     out: *mut *mut cg_keyset,
 ) -> cg_status {
-    boundary(|| {
-        status_of((|| {
-            non_null(out)?;
-            let document = bytes(jwks, jwks_len)?;
-            let options = keyset_options(min_rsa_bits, capacity)?;
-            let keys = KeySet::from_jwks_with(document, &options)
-                .map_err(|e| cg_status::from_kind(e.kind()))?;
-            give(
-                out,
-                cg_keyset {
-                    keys: Arc::new(keys),
-                },
-            );
-            Ok(())
-        })())
-    })
+    boundary(|| from_jwks(jwks, jwks_len, min_rsa_bits, capacity, out))
+}
+
+fn from_jwks(
+    jwks: *const u8,
+    jwks_len: usize,
+    min_rsa_bits: u32,
+    capacity: usize,
+    out: *mut *mut cg_keyset,
+) -> Result<(), cg_status> {
+    let out = Out::new(out)?;
+    let document = bytes(jwks, jwks_len)?;
+    let options = keyset_options(min_rsa_bits, capacity)?;
+    let keys = KeySet::from_jwks_with(document, &options)?;
+    out.give(cg_keyset {
+        keys: Arc::new(keys),
+    });
+    Ok(())
 }
 
 /// Frees a key set; NULL is a no-op.
 #[unsafe(no_mangle)]
 pub extern "C" fn cg_keyset_free(keys: *mut cg_keyset) {
-    boundary_or((), || free(keys));
+    boundary(|| free(keys))
 }
 
 /// The number of usable keys (0 for NULL).
 #[unsafe(no_mangle)]
 pub extern "C" fn cg_keyset_len(keys: *const cg_keyset) -> usize {
-    boundary_or(0, || handle(keys).map_or(0, |k| k.keys.keys().len()))
+    boundary(|| handle(keys).map_or(0, |k| k.keys.keys().len()))
 }
 
 /// The `kid` of usable key `index` (document order), borrowed from the key set (valid until
@@ -104,25 +105,23 @@ pub extern "C" fn cg_keyset_kid(
     kid_len: *mut usize,
 ) -> cg_status {
     boundary(|| {
-        status_of((|| {
-            let keys = handle(keys)?;
-            non_null(kid)?;
-            non_null(kid_len)?;
-            let key = keys
-                .keys
-                .keys()
-                .get(index)
-                .ok_or(cg_status::CG_INVALID_ARGUMENT)?;
-            expose_opt(key.kid(), kid, kid_len);
-            Ok(())
-        })())
+        let keys = handle(keys)?;
+        let kid = Out::new(kid)?;
+        let kid_len = Out::new(kid_len)?;
+        let key = keys
+            .keys
+            .keys()
+            .get(index)
+            .ok_or(cg_status::CG_INVALID_ARGUMENT)?;
+        expose_opt(key.kid(), kid, kid_len);
+        Ok(())
     })
 }
 
 /// The number of elements of `keys` that were skipped as unusable (0 for NULL).
 #[unsafe(no_mangle)]
 pub extern "C" fn cg_keyset_skipped_len(keys: *const cg_keyset) -> usize {
-    boundary_or(0, || handle(keys).map_or(0, |k| k.keys.skipped().len()))
+    boundary(|| handle(keys).map_or(0, |k| k.keys.skipped().len()))
 }
 
 /// Skipped key `index` (in document order): its position in the document's `keys` array
@@ -136,19 +135,17 @@ pub extern "C" fn cg_keyset_skipped(
     reason: *mut *const c_char,
 ) -> cg_status {
     boundary(|| {
-        status_of((|| {
-            let keys = handle(keys)?;
-            non_null(position)?;
-            non_null(reason)?;
-            let skipped = keys
-                .keys
-                .skipped()
-                .get(index)
-                .ok_or(cg_status::CG_INVALID_ARGUMENT)?;
-            put(position, skipped.index);
-            put(reason, skip_reason_cstr(skipped.reason).as_ptr().cast());
-            Ok(())
-        })())
+        let keys = handle(keys)?;
+        let position = Out::new(position)?;
+        let reason = Out::new(reason)?;
+        let skipped = keys
+            .keys
+            .skipped()
+            .get(index)
+            .ok_or(cg_status::CG_INVALID_ARGUMENT)?;
+        position.write(skipped.index);
+        reason.write(skip_reason_cstr(skipped.reason).as_ptr().cast());
+        Ok(())
     })
 }
 
@@ -161,18 +158,16 @@ pub extern "C" fn cg_keyset_skipped_kid(
     kid_len: *mut usize,
 ) -> cg_status {
     boundary(|| {
-        status_of((|| {
-            let keys = handle(keys)?;
-            non_null(kid)?;
-            non_null(kid_len)?;
-            let skipped = keys
-                .keys
-                .skipped()
-                .get(index)
-                .ok_or(cg_status::CG_INVALID_ARGUMENT)?;
-            expose_opt(skipped.kid.as_deref(), kid, kid_len);
-            Ok(())
-        })())
+        let keys = handle(keys)?;
+        let kid = Out::new(kid)?;
+        let kid_len = Out::new(kid_len)?;
+        let skipped = keys
+            .keys
+            .skipped()
+            .get(index)
+            .ok_or(cg_status::CG_INVALID_ARGUMENT)?;
+        expose_opt(skipped.kid.as_deref(), kid, kid_len);
+        Ok(())
     })
 }
 

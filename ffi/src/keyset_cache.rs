@@ -6,11 +6,9 @@ use std::sync::{Arc, Mutex};
 use cryptr_guard_core::cache::{CacheConfig, Decision, FetchTicket, KeySetCache, SetState};
 use cryptr_guard_core::{KeySet, KeySetOptions};
 
-use crate::boundary::{
-    boundary, boundary_or, bytes, free, give, handle, lock, non_null, put, status_of,
-};
+use crate::boundary::{Out, boundary, bytes, free, handle, lock, optional_bytes};
 use crate::keyset::keyset_options;
-use crate::verified::finish;
+use crate::verified::hand_out;
 use crate::{cg_keyset, cg_status, cg_validator, cg_verified};
 
 /// What to do with a request, as `cg_keyset_cache_poll` decides (SPEC §4 cache policy).
@@ -99,28 +97,23 @@ pub extern "C" fn cg_keyset_cache_new(
     out: *mut *mut cg_keyset_cache,
 ) -> cg_status {
     boundary(|| {
-        status_of((|| {
-            non_null(out)?;
-            let options = keyset_options(min_rsa_bits, capacity)?;
-            give(
-                out,
-                cg_keyset_cache {
-                    policy: Mutex::new(Policy {
-                        cache: KeySetCache::new(CacheConfig::default()),
-                        options,
-                        tickets: BTreeMap::new(),
-                    }),
-                },
-            );
-            Ok(())
-        })())
+        let out = Out::new(out)?;
+        let options = keyset_options(min_rsa_bits, capacity)?;
+        out.give(cg_keyset_cache {
+            policy: Mutex::new(Policy {
+                cache: KeySetCache::new(CacheConfig::default()),
+                options,
+                tickets: BTreeMap::new(),
+            }),
+        });
+        Ok(())
     })
 }
 
 /// Frees a key-set cache; NULL is a no-op. Key sets obtained from it stay valid.
 #[unsafe(no_mangle)]
 pub extern "C" fn cg_keyset_cache_free(cache: *mut cg_keyset_cache) {
-    boundary_or((), || free(cache));
+    boundary(|| free(cache))
 }
 
 /// What to do with a request at `now`: `*decision`, and `*ticket`, the non-zero id of the fetch to
@@ -134,26 +127,21 @@ pub extern "C" fn cg_keyset_cache_poll(
     ticket: *mut u64,
 ) -> cg_status {
     boundary(|| {
-        status_of((|| {
-            let cache = handle(cache)?;
-            non_null(decision)?;
-            non_null(ticket)?;
-            let mut policy = lock(&cache.policy);
-            let answer = policy.cache.poll(now);
-            let id = policy.issue(answer.ticket());
-            put(
-                decision,
-                match answer {
-                    Decision::UseCurrent => cg_decision::CG_DECISION_USE_CURRENT,
-                    Decision::Refresh(_) => cg_decision::CG_DECISION_REFRESH,
-                    Decision::Fetch(_) => cg_decision::CG_DECISION_FETCH,
-                    Decision::Wait => cg_decision::CG_DECISION_WAIT,
-                    _ => cg_decision::CG_DECISION_UNAVAILABLE,
-                },
-            );
-            put(ticket, id);
-            Ok(())
-        })())
+        let cache = handle(cache)?;
+        let decision = Out::new(decision)?;
+        let ticket = Out::new(ticket)?;
+        let mut policy = lock(&cache.policy);
+        let answer = policy.cache.poll(now);
+        let id = policy.issue(answer.ticket());
+        decision.write(match answer {
+            Decision::UseCurrent => cg_decision::CG_DECISION_USE_CURRENT,
+            Decision::Refresh(_) => cg_decision::CG_DECISION_REFRESH,
+            Decision::Fetch(_) => cg_decision::CG_DECISION_FETCH,
+            Decision::Wait => cg_decision::CG_DECISION_WAIT,
+            _ => cg_decision::CG_DECISION_UNAVAILABLE,
+        });
+        ticket.write(id);
+        Ok(())
     })
 }
 
@@ -175,45 +163,37 @@ pub extern "C" fn cg_keyset_cache_fetch_succeeded(
     installed: *mut bool,
 ) -> cg_status {
     boundary(|| {
-        status_of((|| {
-            let cache = handle(cache)?;
-            non_null(installed)?;
-            let body = bytes(body, body_len)?;
-            let cache_control = if cache_control.is_null() && cache_control_len == 0 {
-                None
-            } else {
-                Some(String::from_utf8_lossy(bytes(
-                    cache_control,
-                    cache_control_len,
-                )?))
-            };
-            let options = lock(&cache.policy).options;
-            // Parse outside the lock: a large JWKS must not stall other requests.
-            let parsed = KeySet::from_jwks_with(body, &options);
-            let mut policy = lock(&cache.policy);
-            let Some(t) = policy.tickets.remove(&ticket) else {
-                return match parsed {
-                    Ok(_) => {
-                        put(installed, false);
-                        Ok(())
-                    }
-                    Err(e) => Err(cg_status::from_kind(e.kind())),
-                };
-            };
-            match parsed {
-                Ok(set) => {
-                    let done = policy
-                        .cache
-                        .fetch_succeeded(t, now, set, cache_control.as_deref());
-                    put(installed, done);
+        let cache = handle(cache)?;
+        let installed = Out::new(installed)?;
+        let body = bytes(body, body_len)?;
+        let cache_control =
+            optional_bytes(cache_control, cache_control_len)?.map(String::from_utf8_lossy);
+        let options = lock(&cache.policy).options;
+        // Parse outside the lock: a large JWKS must not stall other requests.
+        let parsed = KeySet::from_jwks_with(body, &options);
+        let mut policy = lock(&cache.policy);
+        let Some(t) = policy.tickets.remove(&ticket) else {
+            return match parsed {
+                Ok(_) => {
+                    installed.write(false);
                     Ok(())
                 }
-                Err(e) => {
-                    let _counted = policy.cache.fetch_failed(t, now);
-                    Err(cg_status::from_kind(e.kind()))
-                }
+                Err(e) => Err(e.into()),
+            };
+        };
+        match parsed {
+            Ok(set) => {
+                let done = policy
+                    .cache
+                    .fetch_succeeded(t, now, set, cache_control.as_deref());
+                installed.write(done);
+                Ok(())
             }
-        })())
+            Err(e) => {
+                let _counted = policy.cache.fetch_failed(t, now);
+                Err(e.into())
+            }
+        }
     })
 }
 
@@ -227,17 +207,15 @@ pub extern "C" fn cg_keyset_cache_fetch_failed(
     counted: *mut bool,
 ) -> cg_status {
     boundary(|| {
-        status_of((|| {
-            let cache = handle(cache)?;
-            non_null(counted)?;
-            let mut policy = lock(&cache.policy);
-            let done = match policy.tickets.remove(&ticket) {
-                Some(t) => policy.cache.fetch_failed(t, now),
-                None => false,
-            };
-            put(counted, done);
-            Ok(())
-        })())
+        let cache = handle(cache)?;
+        let counted = Out::new(counted)?;
+        let mut policy = lock(&cache.policy);
+        let done = match policy.tickets.remove(&ticket) {
+            Some(t) => policy.cache.fetch_failed(t, now),
+            None => false,
+        };
+        counted.write(done);
+        Ok(())
     })
 }
 
@@ -252,15 +230,13 @@ pub extern "C" fn cg_keyset_cache_unknown_key(
     ticket: *mut u64,
 ) -> cg_status {
     boundary(|| {
-        status_of((|| {
-            let cache = handle(cache)?;
-            non_null(ticket)?;
-            let mut policy = lock(&cache.policy);
-            let answer = policy.cache.unknown_key(now);
-            let id = policy.issue(answer);
-            put(ticket, id);
-            Ok(())
-        })())
+        let cache = handle(cache)?;
+        let ticket = Out::new(ticket)?;
+        let mut policy = lock(&cache.policy);
+        let answer = policy.cache.unknown_key(now);
+        let id = policy.issue(answer);
+        ticket.write(id);
+        Ok(())
     })
 }
 
@@ -273,13 +249,11 @@ pub extern "C" fn cg_keyset_cache_current(
     out: *mut *mut cg_keyset,
 ) -> cg_status {
     boundary(|| {
-        status_of((|| {
-            let cache = handle(cache)?;
-            non_null(out)?;
-            let keys = current(cache, now)?;
-            give(out, cg_keyset { keys });
-            Ok(())
-        })())
+        let cache = handle(cache)?;
+        let out = Out::new(out)?;
+        let keys = current(cache, now)?;
+        out.give(cg_keyset { keys });
+        Ok(())
     })
 }
 
@@ -304,17 +278,12 @@ pub extern "C" fn cg_keyset_cache_validate(
     out: *mut *mut cg_verified,
 ) -> cg_status {
     boundary(|| {
-        status_of((|| {
-            let cache = handle(cache)?;
-            let validator = handle(validator)?;
-            non_null(out)?;
-            let token = bytes(token, token_len)?;
-            let keys = current(cache, now)?;
-            match finish(validator.validator.validate(token, &keys, now), out) {
-                cg_status::CG_OK => Ok(()),
-                status => Err(status),
-            }
-        })())
+        let cache = handle(cache)?;
+        let validator = handle(validator)?;
+        let out = Out::new(out)?;
+        let token = bytes(token, token_len)?;
+        let keys = current(cache, now)?;
+        hand_out(validator.validator.validate(token, &keys, now), out)
     })
 }
 
@@ -322,18 +291,14 @@ pub extern "C" fn cg_keyset_cache_validate(
 /// (0 for NULL).
 #[unsafe(no_mangle)]
 pub extern "C" fn cg_keyset_cache_retry_after(cache: *const cg_keyset_cache, now: u64) -> u64 {
-    boundary_or(0, || {
-        handle(cache).map_or(0, |c| lock(&c.policy).cache.retry_after(now))
-    })
+    boundary(|| handle(cache).map_or(0, |c| lock(&c.policy).cache.retry_after(now)))
 }
 
 /// The generation of the installed set: 0 before the first, then +1 per installed set (0 for
 /// NULL).
 #[unsafe(no_mangle)]
 pub extern "C" fn cg_keyset_cache_generation(cache: *const cg_keyset_cache) -> u64 {
-    boundary_or(0, || {
-        handle(cache).map_or(0, |c| lock(&c.policy).cache.generation())
-    })
+    boundary(|| handle(cache).map_or(0, |c| lock(&c.policy).cache.generation()))
 }
 
 /// The state of the installed set at `now`, and the instant its freshness ends (`*fresh_until`,
@@ -346,20 +311,18 @@ pub extern "C" fn cg_keyset_cache_state(
     fresh_until: *mut u64,
 ) -> cg_status {
     boundary(|| {
-        status_of((|| {
-            let cache = handle(cache)?;
-            non_null(state)?;
-            non_null(fresh_until)?;
-            let policy = lock(&cache.policy);
-            let s = match policy.cache.set_state(now) {
-                SetState::Missing => cg_set_state::CG_SET_MISSING,
-                SetState::Fresh => cg_set_state::CG_SET_FRESH,
-                SetState::Stale => cg_set_state::CG_SET_STALE,
-                _ => cg_set_state::CG_SET_EXPIRED,
-            };
-            put(state, s);
-            put(fresh_until, policy.cache.fresh_until().unwrap_or(0));
-            Ok(())
-        })())
+        let cache = handle(cache)?;
+        let state = Out::new(state)?;
+        let fresh_until = Out::new(fresh_until)?;
+        let policy = lock(&cache.policy);
+        let s = match policy.cache.set_state(now) {
+            SetState::Missing => cg_set_state::CG_SET_MISSING,
+            SetState::Fresh => cg_set_state::CG_SET_FRESH,
+            SetState::Stale => cg_set_state::CG_SET_STALE,
+            _ => cg_set_state::CG_SET_EXPIRED,
+        };
+        state.write(s);
+        fresh_until.write(policy.cache.fresh_until().unwrap_or(0));
+        Ok(())
     })
 }

@@ -14,10 +14,13 @@
 #![allow(clippy::not_unsafe_ptr_arg_deref)]
 #![allow(non_camel_case_types)]
 
-// One file per C object, as rustls-ffi's `librustls/src/`. cbindgen emits the functions and
-// constants module by module in declaration order, so this order is the header's order: keep it,
-// and declare a new object's file after the objects it uses. Blank lines keep rustfmt from
-// sorting the declarations.
+// One file per C object, as rustls-ffi's `librustls/src/`; `boundary` holds what they share (the
+// panic boundary, argument and output helpers). A new object gets a new file with its handle
+// type and functions, declared after the objects it uses, and a `pub use` line below.
+//
+// cbindgen emits functions and constants module by module in declaration order, so this order is
+// the header's: reordering the declarations reorders include/cryptr_guard.h. Blank lines keep
+// rustfmt from sorting them.
 mod boundary;
 
 mod status;

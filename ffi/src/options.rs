@@ -2,7 +2,7 @@
 
 use cryptr_guard_core::RequiredClaims;
 
-use crate::boundary::{boundary, boundary_or, free, give, handle_mut, non_null, status_of, text};
+use crate::boundary::{Out, boundary, free, handle_mut, optional_text, text};
 use crate::cg_status;
 
 /// The claim bits of `cg_options_set_required_claims`.
@@ -55,28 +55,23 @@ pub struct cg_options {
 #[unsafe(no_mangle)]
 pub extern "C" fn cg_options_new(out: *mut *mut cg_options) -> cg_status {
     boundary(|| {
-        status_of((|| {
-            non_null(out)?;
-            give(
-                out,
-                cg_options {
-                    issuers: Vec::new(),
-                    audiences: Vec::new(),
-                    leeway: 0,
-                    required: RequiredClaims::default(),
-                    max_token_len: CG_DEFAULT_MAX_TOKEN_LEN,
-                    typ: None,
-                },
-            );
-            Ok(())
-        })())
+        let out = Out::new(out)?;
+        out.give(cg_options {
+            issuers: Vec::new(),
+            audiences: Vec::new(),
+            leeway: 0,
+            required: RequiredClaims::default(),
+            max_token_len: CG_DEFAULT_MAX_TOKEN_LEN,
+            typ: None,
+        });
+        Ok(())
     })
 }
 
 /// Frees options; NULL is a no-op.
 #[unsafe(no_mangle)]
 pub extern "C" fn cg_options_free(options: *mut cg_options) {
-    boundary_or((), || free(options));
+    boundary(|| free(options))
 }
 
 /// Adds an accepted issuer (UTF-8, compared exactly with the unescaped `iss`).
@@ -87,12 +82,10 @@ pub extern "C" fn cg_options_add_issuer(
     issuer_len: usize,
 ) -> cg_status {
     boundary(|| {
-        status_of((|| {
-            let options = handle_mut(options)?;
-            let issuer = text(issuer, issuer_len)?;
-            options.issuers.push(issuer.to_owned());
-            Ok(())
-        })())
+        let options = handle_mut(options)?;
+        let issuer = text(issuer, issuer_len)?;
+        options.issuers.push(issuer.to_owned());
+        Ok(())
     })
 }
 
@@ -104,12 +97,10 @@ pub extern "C" fn cg_options_add_audience(
     audience_len: usize,
 ) -> cg_status {
     boundary(|| {
-        status_of((|| {
-            let options = handle_mut(options)?;
-            let audience = text(audience, audience_len)?;
-            options.audiences.push(audience.to_owned());
-            Ok(())
-        })())
+        let options = handle_mut(options)?;
+        let audience = text(audience, audience_len)?;
+        options.audiences.push(audience.to_owned());
+        Ok(())
     })
 }
 
@@ -117,10 +108,8 @@ pub extern "C" fn cg_options_add_audience(
 #[unsafe(no_mangle)]
 pub extern "C" fn cg_options_set_leeway(options: *mut cg_options, seconds: u64) -> cg_status {
     boundary(|| {
-        status_of((|| {
-            handle_mut(options)?.leeway = seconds;
-            Ok(())
-        })())
+        handle_mut(options)?.leeway = seconds;
+        Ok(())
     })
 }
 
@@ -132,20 +121,18 @@ pub extern "C" fn cg_options_set_required_claims(
     claims: u32,
 ) -> cg_status {
     boundary(|| {
-        status_of((|| {
-            let options = handle_mut(options)?;
-            let known = CLAIM_BITS.iter().fold(0, |all, (bit, _)| all | bit);
-            if claims & !known != 0 {
-                return Err(cg_status::CG_INVALID_ARGUMENT);
-            }
-            let names = CLAIM_BITS
-                .iter()
-                .filter(|(bit, _)| claims & bit != 0)
-                .map(|(_, name)| *name);
-            options.required =
-                RequiredClaims::from_names(names).map_err(|_| cg_status::CG_INVALID_ARGUMENT)?;
-            Ok(())
-        })())
+        let options = handle_mut(options)?;
+        let known = CLAIM_BITS.iter().fold(0, |all, (bit, _)| all | bit);
+        if claims & !known != 0 {
+            return Err(cg_status::CG_INVALID_ARGUMENT);
+        }
+        let names = CLAIM_BITS
+            .iter()
+            .filter(|(bit, _)| claims & bit != 0)
+            .map(|(_, name)| *name);
+        options.required =
+            RequiredClaims::from_names(names).map_err(|_| cg_status::CG_INVALID_ARGUMENT)?;
+        Ok(())
     })
 }
 
@@ -153,10 +140,8 @@ pub extern "C" fn cg_options_set_required_claims(
 #[unsafe(no_mangle)]
 pub extern "C" fn cg_options_set_max_token_len(options: *mut cg_options, len: usize) -> cg_status {
     boundary(|| {
-        status_of((|| {
-            handle_mut(options)?.max_token_len = len;
-            Ok(())
-        })())
+        handle_mut(options)?.max_token_len = len;
+        Ok(())
     })
 }
 
@@ -169,14 +154,8 @@ pub extern "C" fn cg_options_set_typ(
     typ_len: usize,
 ) -> cg_status {
     boundary(|| {
-        status_of((|| {
-            let options = handle_mut(options)?;
-            options.typ = if typ.is_null() && typ_len == 0 {
-                None
-            } else {
-                Some(text(typ, typ_len)?.to_owned())
-            };
-            Ok(())
-        })())
+        let options = handle_mut(options)?;
+        options.typ = optional_text(typ, typ_len)?.map(str::to_owned);
+        Ok(())
     })
 }

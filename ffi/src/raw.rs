@@ -1,8 +1,8 @@
-//! `cg_verify_rs256_raw`: SPEC §2 step 8 alone, for the RFC signature vectors.
+//! `cg_verify_rs256_raw`: one RS256 signature check outside any token (SPEC §2 step 8 alone).
 
 use cryptr_guard_core::verify_raw;
 
-use crate::boundary::{boundary, bytes, status_of};
+use crate::boundary::{boundary, bytes};
 use crate::cg_status;
 
 /// SPEC §2 step 8 alone: whether `(sig, sig_len)` is a valid RSASSA-PKCS1-v1_5 SHA-256 signature
@@ -22,14 +22,12 @@ pub extern "C" fn cg_verify_rs256_raw(
     sig_len: usize,
 ) -> cg_status {
     boundary(|| {
-        status_of((|| {
-            let (n, e) = (bytes(n, n_len)?, bytes(e, e_len)?);
-            let (msg, sig) = (bytes(msg, msg_len)?, bytes(sig, sig_len)?);
-            if verify_raw(n, e, msg, sig) {
-                Ok(())
-            } else {
-                Err(cg_status::CG_INVALID_SIGNATURE)
-            }
-        })())
+        let (n, e) = (bytes(n, n_len)?, bytes(e, e_len)?);
+        let (msg, sig) = (bytes(msg, msg_len)?, bytes(sig, sig_len)?);
+        if verify_raw(n, e, msg, sig) {
+            Ok(())
+        } else {
+            Err(cg_status::CG_INVALID_SIGNATURE)
+        }
     })
 }

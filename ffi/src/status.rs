@@ -4,7 +4,7 @@ use std::ffi::{c_char, c_int};
 
 use cryptr_guard_core::ErrorKind;
 
-use crate::boundary::{boundary, boundary_or};
+use crate::boundary::{Out, boundary};
 
 /// The answer of every fallible function: `CG_OK` (0), one value per SPEC §3 error code (1–12),
 /// and the C-only values (100 and up).
@@ -76,7 +76,7 @@ impl cg_status {
     }
 
     /// The one place a core error becomes a status.
-    pub(crate) fn from_kind(kind: ErrorKind) -> cg_status {
+    fn from_kind(kind: ErrorKind) -> cg_status {
         match kind {
             ErrorKind::MalformedToken => cg_status::CG_MALFORMED_TOKEN,
             ErrorKind::UnsupportedAlgorithm => cg_status::CG_UNSUPPORTED_ALGORITHM,
@@ -136,6 +136,17 @@ impl cg_status {
     }
 }
 
+/// A core error is the status of its kind, so `?` turns one into the other.
+impl From<cryptr_guard_core::Error> for cg_status {
+    fn from(error: cryptr_guard_core::Error) -> cg_status {
+        cg_status::from_kind(error.kind())
+    }
+}
+
+/// What `cg_status_code` answers for a value that is no `cg_status` (and the panic boundary for
+/// any static string, which must not be NULL either).
+pub(crate) const UNKNOWN_STATUS: &[u8] = b"unknown_status\0";
+
 /// The longest message [`cg_status_message`] writes, NUL terminator included.
 pub const CG_MESSAGE_MAX: usize = 128;
 
@@ -145,10 +156,9 @@ pub const CG_MESSAGE_MAX: usize = 128;
 /// Never NULL; never freed by the caller.
 #[unsafe(no_mangle)]
 pub extern "C" fn cg_status_code(status: c_int) -> *const c_char {
-    const UNKNOWN: &[u8] = b"unknown_status\0";
-    boundary_or(UNKNOWN.as_ptr().cast(), || {
+    boundary(|| {
         cg_status::from_int(status)
-            .map_or(UNKNOWN, cg_status::code_cstr)
+            .map_or(UNKNOWN_STATUS, cg_status::code_cstr)
             .as_ptr()
             .cast()
     })
@@ -168,24 +178,23 @@ pub extern "C" fn cg_status_message(
     out_n: *mut usize,
 ) -> cg_status {
     boundary(|| {
-        if buf.is_null() || out_n.is_null() {
-            return cg_status::CG_NULL_ARGUMENT;
+        if buf.is_null() {
+            return Err(cg_status::CG_NULL_ARGUMENT);
         }
-        let Some(status) = cg_status::from_int(status) else {
-            return cg_status::CG_INVALID_ARGUMENT;
-        };
+        let out_n = Out::new(out_n)?;
+        let status = cg_status::from_int(status).ok_or(cg_status::CG_INVALID_ARGUMENT)?;
         let message = status.message().as_bytes();
         if message.len() >= len {
-            return cg_status::CG_BUFFER_TOO_SMALL;
+            return Err(cg_status::CG_BUFFER_TOO_SMALL);
         }
         // SAFETY: `buf` is non-NULL and the caller promises `len` writable bytes; we write
         // `message.len() + 1 <= len` of them.
         unsafe {
             std::ptr::copy_nonoverlapping(message.as_ptr(), buf.cast::<u8>(), message.len());
             *buf.add(message.len()) = 0;
-            *out_n = message.len();
         }
-        cg_status::CG_OK
+        out_n.write(message.len());
+        Ok(())
     })
 }
 
@@ -194,7 +203,7 @@ pub extern "C" fn cg_status_message(
 #[unsafe(no_mangle)]
 pub extern "C" fn cg_version() -> *const c_char {
     const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "\0");
-    VERSION.as_ptr().cast()
+    boundary(|| VERSION.as_ptr().cast())
 }
 
 #[cfg(test)]

@@ -4,10 +4,8 @@ use std::sync::Mutex;
 
 use cryptr_guard_core::{TokenCache, TokenKey};
 
-use crate::boundary::{
-    boundary, boundary_or, bytes, free, give, handle, lock, non_null, put, status_of,
-};
-use crate::verified::finish;
+use crate::boundary::{Out, boundary, bytes, free, handle, lock};
+use crate::verified::hand_out;
 use crate::{cg_keyset, cg_status, cg_validator, cg_verified};
 
 /// A bounded cache of verified tokens (SPEC §4): a hit skips the signature, never the clock.
@@ -23,23 +21,18 @@ pub struct cg_token_cache {
 #[unsafe(no_mangle)]
 pub extern "C" fn cg_token_cache_new(capacity: usize, out: *mut *mut cg_token_cache) -> cg_status {
     boundary(|| {
-        status_of((|| {
-            non_null(out)?;
-            give(
-                out,
-                cg_token_cache {
-                    cache: Mutex::new(TokenCache::new(capacity)),
-                },
-            );
-            Ok(())
-        })())
+        let out = Out::new(out)?;
+        out.give(cg_token_cache {
+            cache: Mutex::new(TokenCache::new(capacity)),
+        });
+        Ok(())
     })
 }
 
 /// Frees a verified-token cache; NULL is a no-op.
 #[unsafe(no_mangle)]
 pub extern "C" fn cg_token_cache_free(cache: *mut cg_token_cache) {
-    boundary_or((), || free(cache));
+    boundary(|| free(cache))
 }
 
 /// The cache's counters: lookups answered from it, lookups that missed, entries evicted.
@@ -51,17 +44,15 @@ pub extern "C" fn cg_token_cache_stats(
     evictions: *mut u64,
 ) -> cg_status {
     boundary(|| {
-        status_of((|| {
-            let cache = handle(cache)?;
-            non_null(hits)?;
-            non_null(misses)?;
-            non_null(evictions)?;
-            let stats = lock(&cache.cache).stats();
-            put(hits, stats.hits);
-            put(misses, stats.misses);
-            put(evictions, stats.evictions);
-            Ok(())
-        })())
+        let cache = handle(cache)?;
+        let hits = Out::new(hits)?;
+        let misses = Out::new(misses)?;
+        let evictions = Out::new(evictions)?;
+        let stats = lock(&cache.cache).stats();
+        hits.write(stats.hits);
+        misses.write(stats.misses);
+        evictions.write(stats.evictions);
+        Ok(())
     })
 }
 
@@ -79,28 +70,23 @@ pub extern "C" fn cg_validator_validate_cached(
     out: *mut *mut cg_verified,
 ) -> cg_status {
     boundary(|| {
-        status_of((|| {
-            let validator = &handle(validator)?.validator;
-            let cache = handle(cache)?;
-            let keys = handle(keys)?;
-            non_null(out)?;
-            let token = bytes(token, token_len)?;
-            let key = TokenKey::new(validator, &keys.keys, token);
-            let cached = lock(&cache.cache).get(&key, validator, now);
-            let result = match cached {
-                Some(answer) => answer,
-                None => {
-                    let result = validator.validate(token, &keys.keys, now);
-                    if let Ok(verified) = &result {
-                        lock(&cache.cache).insert(&key, verified);
-                    }
-                    result
+        let validator = &handle(validator)?.validator;
+        let cache = handle(cache)?;
+        let keys = handle(keys)?;
+        let out = Out::new(out)?;
+        let token = bytes(token, token_len)?;
+        let key = TokenKey::new(validator, &keys.keys, token);
+        let cached = lock(&cache.cache).get(&key, validator, now);
+        let result = match cached {
+            Some(answer) => answer,
+            None => {
+                let result = validator.validate(token, &keys.keys, now);
+                if let Ok(verified) = &result {
+                    lock(&cache.cache).insert(&key, verified);
                 }
-            };
-            match finish(result, out) {
-                cg_status::CG_OK => Ok(()),
-                status => Err(status),
+                result
             }
-        })())
+        };
+        hand_out(result, out)
     })
 }

@@ -2,8 +2,8 @@
 
 use cryptr_guard_core::{Options, Validator};
 
-use crate::boundary::{boundary, boundary_or, bytes, free, give, handle, non_null, status_of};
-use crate::verified::finish;
+use crate::boundary::{Out, boundary, bytes, free, handle};
+use crate::verified::hand_out;
 use crate::{cg_keyset, cg_options, cg_status, cg_verified};
 
 /// A validator: fixed options, no state that changes. Shareable: one `cg_validator` may be used
@@ -21,27 +21,25 @@ pub extern "C" fn cg_validator_new(
     out: *mut *mut cg_validator,
 ) -> cg_status {
     boundary(|| {
-        status_of((|| {
-            let o = handle(options)?;
-            non_null(out)?;
-            let options = Options::new("", "")
-                .issuers(o.issuers.iter().cloned())
-                .audiences(o.audiences.iter().cloned())
-                .leeway(o.leeway)
-                .required_claims(o.required)
-                .max_token_len(o.max_token_len)
-                .typ(o.typ.clone());
-            let validator = Validator::new(options).map_err(|_| cg_status::CG_INVALID_ARGUMENT)?;
-            give(out, cg_validator { validator });
-            Ok(())
-        })())
+        let o = handle(options)?;
+        let out = Out::new(out)?;
+        let options = Options::new("", "")
+            .issuers(o.issuers.iter().cloned())
+            .audiences(o.audiences.iter().cloned())
+            .leeway(o.leeway)
+            .required_claims(o.required)
+            .max_token_len(o.max_token_len)
+            .typ(o.typ.clone());
+        let validator = Validator::new(options).map_err(|_| cg_status::CG_INVALID_ARGUMENT)?;
+        out.give(cg_validator { validator });
+        Ok(())
     })
 }
 
 /// Frees a validator; NULL is a no-op.
 #[unsafe(no_mangle)]
 pub extern "C" fn cg_validator_free(validator: *mut cg_validator) {
-    boundary_or((), || free(validator));
+    boundary(|| free(validator))
 }
 
 /// Validates the token `(token, token_len)` (the bytes after `Bearer `) against `keys` at `now`
@@ -58,15 +56,10 @@ pub extern "C" fn cg_validator_validate(
     out: *mut *mut cg_verified,
 ) -> cg_status {
     boundary(|| {
-        status_of((|| {
-            let validator = handle(validator)?;
-            let keys = handle(keys)?;
-            non_null(out)?;
-            let token = bytes(token, token_len)?;
-            match finish(validator.validator.validate(token, &keys.keys, now), out) {
-                cg_status::CG_OK => Ok(()),
-                status => Err(status),
-            }
-        })())
+        let validator = handle(validator)?;
+        let keys = handle(keys)?;
+        let out = Out::new(out)?;
+        let token = bytes(token, token_len)?;
+        hand_out(validator.validator.validate(token, &keys.keys, now), out)
     })
 }

@@ -2,9 +2,7 @@
 
 use cryptr_guard_core::Verified;
 
-use crate::boundary::{
-    boundary, boundary_or, expose, expose_opt, free, give, handle, non_null, put, status_of,
-};
+use crate::boundary::{Out, boundary, expose, expose_opt, free, handle};
 use crate::cg_status;
 
 /// A verified token: the header's `kid`, the registered claims and the decoded payload. Immutable:
@@ -14,23 +12,21 @@ pub struct cg_verified {
     pub(crate) verified: Verified,
 }
 
-pub(crate) fn finish(
+/// Hands a validation's outcome to C: a new `cg_verified` through `out` when the token is valid,
+/// the status of the core's error otherwise (`out` untouched). Every validating function (the
+/// validator, the caches) ends with it, so they all answer alike.
+pub(crate) fn hand_out(
     result: Result<Verified, cryptr_guard_core::Error>,
-    out: *mut *mut cg_verified,
-) -> cg_status {
-    match result {
-        Ok(verified) => {
-            give(out, cg_verified { verified });
-            cg_status::CG_OK
-        }
-        Err(e) => cg_status::from_kind(e.kind()),
-    }
+    out: Out<*mut cg_verified>,
+) -> Result<(), cg_status> {
+    out.give(cg_verified { verified: result? });
+    Ok(())
 }
 
 /// Frees a verified token; NULL is a no-op.
 #[unsafe(no_mangle)]
 pub extern "C" fn cg_verified_free(verified: *mut cg_verified) {
-    boundary_or((), || free(verified));
+    boundary(|| free(verified))
 }
 
 /// The header's `kid` (borrowed until `cg_verified_free`, not NUL-terminated); `*kid = NULL`,
@@ -41,7 +37,7 @@ pub extern "C" fn cg_verified_kid(
     kid: *mut *const u8,
     kid_len: *mut usize,
 ) -> cg_status {
-    string_claim(verified, kid, kid_len, |v| v.kid())
+    boundary(|| string_claim(verified, kid, kid_len, |v| v.kid()))
 }
 
 /// The decoded payload: a strict JSON object, UTF-8 (borrowed until `cg_verified_free`, not
@@ -53,31 +49,26 @@ pub extern "C" fn cg_verified_payload(
     payload_len: *mut usize,
 ) -> cg_status {
     boundary(|| {
-        status_of((|| {
-            let verified = handle(verified)?;
-            non_null(payload)?;
-            non_null(payload_len)?;
-            expose(verified.verified.payload(), payload, payload_len);
-            Ok(())
-        })())
+        let verified = handle(verified)?;
+        let payload = Out::new(payload)?;
+        let payload_len = Out::new(payload_len)?;
+        expose(verified.verified.payload(), payload, payload_len);
+        Ok(())
     })
 }
 
+/// The body of the accessors of an optional string (`kid`, `iss`, `sub`, `jti`).
 fn string_claim(
     verified: *const cg_verified,
     ptr: *mut *const u8,
     len: *mut usize,
     get: impl FnOnce(&Verified) -> Option<&str>,
-) -> cg_status {
-    boundary(|| {
-        status_of((|| {
-            let verified = handle(verified)?;
-            non_null(ptr)?;
-            non_null(len)?;
-            expose_opt(get(&verified.verified), ptr, len);
-            Ok(())
-        })())
-    })
+) -> Result<(), cg_status> {
+    let verified = handle(verified)?;
+    let ptr = Out::new(ptr)?;
+    let len = Out::new(len)?;
+    expose_opt(get(&verified.verified), ptr, len);
+    Ok(())
 }
 
 /// The unescaped `iss` (borrowed; `*iss = NULL` when absent).
@@ -87,7 +78,7 @@ pub extern "C" fn cg_verified_iss(
     iss: *mut *const u8,
     iss_len: *mut usize,
 ) -> cg_status {
-    string_claim(verified, iss, iss_len, |v| v.claims().iss.as_deref())
+    boundary(|| string_claim(verified, iss, iss_len, |v| v.claims().iss.as_deref()))
 }
 
 /// The unescaped `sub` (borrowed; `*sub = NULL` when absent).
@@ -97,7 +88,7 @@ pub extern "C" fn cg_verified_sub(
     sub: *mut *const u8,
     sub_len: *mut usize,
 ) -> cg_status {
-    string_claim(verified, sub, sub_len, |v| v.claims().sub.as_deref())
+    boundary(|| string_claim(verified, sub, sub_len, |v| v.claims().sub.as_deref()))
 }
 
 /// The unescaped `jti` (borrowed; `*jti = NULL` when absent).
@@ -107,14 +98,14 @@ pub extern "C" fn cg_verified_jti(
     jti: *mut *const u8,
     jti_len: *mut usize,
 ) -> cg_status {
-    string_claim(verified, jti, jti_len, |v| v.claims().jti.as_deref())
+    boundary(|| string_claim(verified, jti, jti_len, |v| v.claims().jti.as_deref()))
 }
 
 /// The number of `aud` values: 1 for a string, the array's length for an array, 0 when absent
 /// (or for NULL).
 #[unsafe(no_mangle)]
 pub extern "C" fn cg_verified_aud_len(verified: *const cg_verified) -> usize {
-    boundary_or(0, || {
+    boundary(|| {
         handle(verified).map_or(0, |v| {
             v.verified
                 .claims()
@@ -134,40 +125,35 @@ pub extern "C" fn cg_verified_aud(
     aud_len: *mut usize,
 ) -> cg_status {
     boundary(|| {
-        status_of((|| {
-            let verified = handle(verified)?;
-            non_null(aud)?;
-            non_null(aud_len)?;
-            let value = verified
-                .verified
-                .claims()
-                .aud
-                .as_ref()
-                .and_then(|a| a.iter().nth(index))
-                .ok_or(cg_status::CG_INVALID_ARGUMENT)?;
-            expose(value.as_bytes(), aud, aud_len);
-            Ok(())
-        })())
+        let verified = handle(verified)?;
+        let aud = Out::new(aud)?;
+        let aud_len = Out::new(aud_len)?;
+        let value = verified
+            .verified
+            .claims()
+            .aud
+            .as_ref()
+            .and_then(|a| a.iter().nth(index))
+            .ok_or(cg_status::CG_INVALID_ARGUMENT)?;
+        expose(value.as_bytes(), aud, aud_len);
+        Ok(())
     })
 }
 
+/// The body of the accessors of an optional NumericDate (`exp`, `nbf`, `iat`).
 fn time_claim(
     verified: *const cg_verified,
     value: *mut i64,
     present: *mut bool,
     get: impl FnOnce(&Verified) -> Option<i64>,
-) -> cg_status {
-    boundary(|| {
-        status_of((|| {
-            let verified = handle(verified)?;
-            non_null(value)?;
-            non_null(present)?;
-            let claim = get(&verified.verified);
-            put(value, claim.unwrap_or(0));
-            put(present, claim.is_some());
-            Ok(())
-        })())
-    })
+) -> Result<(), cg_status> {
+    let verified = handle(verified)?;
+    let value = Out::new(value)?;
+    let present = Out::new(present)?;
+    let claim = get(&verified.verified);
+    value.write(claim.unwrap_or(0));
+    present.write(claim.is_some());
+    Ok(())
 }
 
 /// `exp` as whole seconds (a fractional value rounded up, clamped to the int64 range);
@@ -178,7 +164,7 @@ pub extern "C" fn cg_verified_exp(
     value: *mut i64,
     present: *mut bool,
 ) -> cg_status {
-    time_claim(verified, value, present, |v| v.claims().exp)
+    boundary(|| time_claim(verified, value, present, |v| v.claims().exp))
 }
 
 /// `nbf`, as `cg_verified_exp`.
@@ -188,7 +174,7 @@ pub extern "C" fn cg_verified_nbf(
     value: *mut i64,
     present: *mut bool,
 ) -> cg_status {
-    time_claim(verified, value, present, |v| v.claims().nbf)
+    boundary(|| time_claim(verified, value, present, |v| v.claims().nbf))
 }
 
 /// `iat`, as `cg_verified_exp`.
@@ -198,5 +184,5 @@ pub extern "C" fn cg_verified_iat(
     value: *mut i64,
     present: *mut bool,
 ) -> cg_status {
-    time_claim(verified, value, present, |v| v.claims().iat)
+    boundary(|| time_claim(verified, value, present, |v| v.claims().iat))
 }
