@@ -32,7 +32,7 @@ use core::cmp::Ordering;
 
 use alloc::vec::Vec;
 
-use super::mont;
+use super::portable;
 
 cpufeatures::new!(cpuid_ifma, "avx512f", "avx512ifma");
 
@@ -50,7 +50,7 @@ const MAX_LIMBS: usize = MAX_VECTORS * LANES;
 
 /// A modulus in radix 2^52 with its constants, on a CPU with AVX-512 IFMA.
 #[derive(Clone)]
-pub(super) struct Ifma {
+pub(crate) struct Ifma {
     /// The modulus, `L = 8 * vectors` limbs of 52 bits.
     n: Vec<u64>,
     /// `R^2 mod n`, `R = 2^(52 * L)`, in the same radix.
@@ -99,7 +99,7 @@ impl Ifma {
     /// The radix-2^52 form of the modulus `n` (64-bit limbs, `bits` long, odd, with
     /// `n0 = -n^-1 mod 2^64` and `rr = 2^(128 * n.len()) mod n`), or `None` when this CPU has no
     /// AVX-512 IFMA or the size is out of range.
-    pub(super) fn new(n: &[u64], n0: u64, rr: &[u64], bits: u32) -> Option<Ifma> {
+    pub(crate) fn new(n: &[u64], n0: u64, rr: &[u64], bits: u32) -> Option<Ifma> {
         let vectors = vectors_for(bits);
         if !(MIN_VECTORS..=MAX_VECTORS).contains(&vectors) || !cpuid_ifma::get() {
             return None;
@@ -109,9 +109,9 @@ impl Ifma {
         // R^2 = 2^(104 L) mod n is mont_mul(rr, 2^(104 L - 64 l) mod n): mont_mul divides by
         // 2^(64 l) and rr is 2^(128 l).
         let shift = (2 * RADIX as usize * limbs).checked_sub(64 * l)?;
-        let t = super::pow2_mod(n, bits, shift)?;
+        let t = portable::pow2_mod(n, bits, shift)?;
         let mut rr64 = alloc::vec![0u64; l];
-        mont::mont_mul(&mut rr64, rr, &t, n, n0);
+        portable::mont_mul(&mut rr64, rr, &t, n, n0);
         let mut n52 = alloc::vec![0u64; limbs];
         let mut rr52 = alloc::vec![0u64; limbs];
         to_radix52(&mut n52, n);
@@ -125,7 +125,7 @@ impl Ifma {
     }
 
     /// `x = s^e mod n` for `s < n` (64-bit limbs, `n.len()` of them, `n` the same modulus).
-    pub(super) fn pow(&self, s: &[u64], e: u32, n: &[u64], x: &mut [u64]) {
+    pub(crate) fn pow(&self, s: &[u64], e: u32, n: &[u64], x: &mut [u64]) {
         let limbs = self.n.len();
         let mut s52 = [0u64; MAX_LIMBS];
         let mut x52 = [0u64; MAX_LIMBS];
@@ -137,14 +137,14 @@ impl Ifma {
         // this CPU, with the OS saving the zmm state; the slices all have `limbs` elements.
         unsafe { pow_dispatch(self.vectors, x52, s52, e, &self.n, &self.rr, self.k0) };
         // x52 < 2n: one bit more than n may be needed, hence a limb of room.
-        let mut wide = [0u64; super::MAX_LIMBS + 1];
+        let mut wide = [0u64; crate::rs256::MAX_LIMBS + 1];
         let Some(wide) = wide.get_mut(..x.len() + 1) else {
             return;
         };
         from_radix52(wide, x52);
         let (low, top) = wide.split_at_mut(x.len());
-        if top.iter().any(|&w| w != 0) || mont::cmp(low, n) != Ordering::Less {
-            mont::sub_assign(low, n);
+        if top.iter().any(|&w| w != 0) || portable::cmp(low, n) != Ordering::Less {
+            portable::sub_assign(low, n);
         }
         x.copy_from_slice(low);
     }
