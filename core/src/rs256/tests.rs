@@ -513,7 +513,7 @@ fn pow_matches_reference() {
 #[test]
 fn the_ifma_kernel_is_chosen_when_the_cpu_has_it() {
     let mut rng = Rng(23);
-    #[cfg(target_arch = "x86_64")]
+    #[cfg(all(feature = "ifma", target_arch = "x86_64"))]
     let expected = if std::is_x86_feature_detected!("avx512f")
         && std::is_x86_feature_detected!("avx512ifma")
     {
@@ -521,7 +521,7 @@ fn the_ifma_kernel_is_chosen_when_the_cpu_has_it() {
     } else {
         Kernel::Portable
     };
-    #[cfg(not(target_arch = "x86_64"))]
+    #[cfg(not(all(feature = "ifma", target_arch = "x86_64")))]
     let expected = Kernel::Portable;
     for bits in [512, 2048, 4096, 8192] {
         let key =

@@ -9,7 +9,7 @@
 //! with a single `match`. A backend value exists only where its arithmetic can run: the `Ifma`
 //! variant is built only after the CPU check succeeded, so no later call needs to look again.
 
-#[cfg(target_arch = "x86_64")]
+#[cfg(all(feature = "ifma", target_arch = "x86_64"))]
 mod ifma;
 pub(crate) mod portable;
 
@@ -21,7 +21,7 @@ pub(crate) enum Backend {
     /// Portable Rust on machine words.
     Portable(portable::Portable),
     /// AVX-512 IFMA in radix 2^52; the value exists only on a CPU that has it.
-    #[cfg(target_arch = "x86_64")]
+    #[cfg(all(feature = "ifma", target_arch = "x86_64"))]
     Ifma(ifma::Ifma),
 }
 
@@ -29,7 +29,7 @@ impl Backend {
     /// The fastest backend this CPU has for the odd modulus `n` (`bits` long, `L >= 1` limbs).
     pub(crate) fn new(n: &[Limb], bits: u32) -> Backend {
         let portable = portable::Portable::new(n, bits);
-        #[cfg(target_arch = "x86_64")]
+        #[cfg(all(feature = "ifma", target_arch = "x86_64"))]
         if let Some(ifma) = ifma::Ifma::new(n, portable.n0, &portable.rr, bits) {
             return Backend::Ifma(ifma);
         }
@@ -47,7 +47,7 @@ impl Backend {
     pub(crate) fn as_portable(&self) -> Option<&portable::Portable> {
         match self {
             Backend::Portable(portable) => Some(portable),
-            #[cfg(target_arch = "x86_64")]
+            #[cfg(all(feature = "ifma", target_arch = "x86_64"))]
             Backend::Ifma(_) => None,
         }
     }
@@ -56,7 +56,7 @@ impl Backend {
     pub(crate) fn kernel(&self) -> Kernel {
         match self {
             Backend::Portable(_) => Kernel::Portable,
-            #[cfg(target_arch = "x86_64")]
+            #[cfg(all(feature = "ifma", target_arch = "x86_64"))]
             Backend::Ifma(_) => Kernel::Avx512Ifma,
         }
     }
@@ -66,7 +66,7 @@ impl Backend {
     pub(crate) fn pow(&self, s: &[Limb], e: u32, n: &[Limb], x: &mut [Limb]) {
         match self {
             Backend::Portable(portable) => portable.pow(s, e, n, x),
-            #[cfg(target_arch = "x86_64")]
+            #[cfg(all(feature = "ifma", target_arch = "x86_64"))]
             Backend::Ifma(ifma) => ifma.pow(s, e, n, x),
         }
     }
