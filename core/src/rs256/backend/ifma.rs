@@ -1,6 +1,6 @@
-//! The AVX-512 IFMA kernel (x86-64): Montgomery arithmetic in radix 2^52, eight limbs per
-//! 512-bit vector, for CPUs that have `avx512f` + `avx512ifma` (Intel since Ice Lake, AMD since
-//! Zen 4).
+//! The AVX-512 IFMA backend (x86-64, `ifma` feature): Montgomery arithmetic in radix 2^52,
+//! eight limbs per 512-bit vector, for CPUs that have `avx512f` + `avx512ifma` (Intel since Ice
+//! Lake, AMD since Zen 4).
 //!
 //! `vpmadd52luq` / `vpmadd52huq` add the low / high 52 bits of eight 52×52-bit products to eight
 //! 64-bit accumulators in one instruction. The multiplication is the word-serial "almost
@@ -15,13 +15,9 @@
 //! of 512 to 8192 bits reach this module (2 to 20 vectors).
 //!
 //! The detection is [`cpufeatures`] (CPUID plus the OS's XSAVE state for `zmm` registers): an
-//! [`Ifma`] exists only on a CPU that has both features, which is what makes the one `unsafe`
-//! call below sound. Like the portable kernel, this one is variable-time and only ever sees
-//! public values.
-
-// The kernels are `#[target_feature]` functions: calling them is `unsafe` (sound only on a CPU
-// with the features), and so are the unaligned vector loads and stores.
-#![allow(unsafe_code)]
+//! [`Ifma`] exists only on a CPU that has both features ([`Ifma::new`] is its only constructor),
+//! which is what makes the one call into the `#[target_feature]` code sound. Like the portable
+//! kernel, this one is variable-time and only ever sees public values.
 
 use core::arch::x86_64::{
     _mm_cvtsi128_si64, _mm512_add_epi64, _mm512_alignr_epi64, _mm512_castsi512_si128,
@@ -48,7 +44,9 @@ const MAX_VECTORS: usize = 20;
 /// Limbs of the largest modulus.
 const MAX_LIMBS: usize = MAX_VECTORS * LANES;
 
-/// A modulus in radix 2^52 with its constants, on a CPU with AVX-512 IFMA.
+/// A modulus in radix 2^52 with its constants, on a CPU with AVX-512 IFMA: holding one is the
+/// proof that this CPU can run the kernels below (the fields are private to this module, and
+/// [`Ifma::new`] checks the CPU before it builds one).
 #[derive(Clone)]
 pub(crate) struct Ifma {
     /// The modulus, `L = 8 * vectors` limbs of 52 bits.
@@ -133,8 +131,10 @@ impl Ifma {
             return;
         };
         to_radix52(s52, s);
-        // SAFETY: an `Ifma` is only built when `cpuid_ifma` found avx512f and avx512ifma on
-        // this CPU, with the OS saving the zmm state; the slices all have `limbs` elements.
+        // SAFETY: `pow_dispatch` is safe Rust but for its `#[target_feature]`, which requires a
+        // CPU with avx512f and avx512ifma. `self` exists, so `Ifma::new` (the only constructor;
+        // a clone copies a value it built) found both on this CPU through `cpuid_ifma`, with the
+        // OS saving the zmm state.
         unsafe { pow_dispatch(self.vectors, x52, s52, e, &self.n, &self.rr, self.k0) };
         // x52 < 2n: one bit more than n may be needed, hence a limb of room.
         let mut wide = [0u64; crate::rs256::MAX_LIMBS + 1];
@@ -150,20 +150,11 @@ impl Ifma {
     }
 }
 
-/// Picks the kernel for `vectors` vectors.
-///
-/// # Safety
-/// The CPU must have avx512f and avx512ifma; every slice has `8 * vectors` elements.
+/// Picks the kernel for `vectors` vectors (none for a count out of range, nor for slices that
+/// are not all `8 * vectors` long: `x` is then left alone). Calling it needs a CPU with the
+/// features, like every `#[target_feature]` function called from code without them.
 #[target_feature(enable = "avx512f,avx512ifma")]
-unsafe fn pow_dispatch(
-    vectors: usize,
-    x: &mut [u64],
-    s: &[u64],
-    e: u32,
-    n: &[u64],
-    rr: &[u64],
-    k0: u64,
-) {
+fn pow_dispatch(vectors: usize, x: &mut [u64], s: &[u64], e: u32, n: &[u64], rr: &[u64], k0: u64) {
     macro_rules! sizes {
         ($($v:literal)*) => {
             match vectors {
@@ -230,11 +221,13 @@ fn amm<const V: usize>(out: &mut [u64], a: &[u64], b: &[u64], n: &[u64], k0: u64
     let mut bv = [zero; V];
     let mut nv = [zero; V];
     for (v, chunk) in bv.iter_mut().zip(b.chunks_exact(LANES)) {
-        // SAFETY: the chunk is 8 u64, the 64 bytes that the unaligned load reads.
+        // SAFETY: the pointer comes from a live `&[u64]` chunk of exactly 8 elements, the 64
+        // bytes that the load reads; `loadu` has no alignment requirement.
         *v = unsafe { _mm512_loadu_si512(chunk.as_ptr().cast()) };
     }
     for (v, chunk) in nv.iter_mut().zip(n.chunks_exact(LANES)) {
-        // SAFETY: as above.
+        // SAFETY: the pointer comes from a live `&[u64]` chunk of exactly 8 elements, the 64
+        // bytes that the load reads; `loadu` has no alignment requirement.
         *v = unsafe { _mm512_loadu_si512(chunk.as_ptr().cast()) };
     }
     let (b0, n0) = (b[0], n[0]);
@@ -264,7 +257,9 @@ fn amm<const V: usize>(out: &mut [u64], a: &[u64], b: &[u64], n: &[u64], k0: u64
         }
     }
     for (chunk, v) in out.chunks_exact_mut(LANES).zip(acc) {
-        // SAFETY: the chunk is 8 u64, the 64 bytes that the unaligned store writes.
+        // SAFETY: the pointer comes from a live, exclusively borrowed `&mut [u64]` chunk of
+        // exactly 8 elements, the 64 bytes that the store writes; `storeu` has no alignment
+        // requirement.
         unsafe { _mm512_storeu_si512(chunk.as_mut_ptr().cast(), v) };
     }
     // Normalise to 52-bit limbs; the value is below 2n < R, so nothing carries out.

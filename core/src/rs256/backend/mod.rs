@@ -9,7 +9,12 @@
 //! with a single `match`. A backend value exists only where its arithmetic can run: the `Ifma`
 //! variant is built only after the CPU check succeeded, so no later call needs to look again.
 
+// The IFMA kernels are `#[target_feature]` functions, which only a CPU with those features may
+// run, and they use unaligned vector loads and stores through raw pointers: that module is the
+// crate's only `unsafe` code, each use with its own `SAFETY:` argument.
 #[cfg(all(feature = "ifma", target_arch = "x86_64"))]
+#[allow(unsafe_code)]
+#[deny(clippy::undocumented_unsafe_blocks)]
 mod ifma;
 pub(crate) mod portable;
 
