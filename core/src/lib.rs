@@ -1,4 +1,12 @@
 #![cfg_attr(not(test), no_std)]
+// Only the AVX-512 IFMA backend needs `unsafe` (it allows it for itself); without it nothing
+// may, and `forbid` makes sure no module can opt back in.
+#![cfg_attr(
+    not(all(feature = "ifma", target_arch = "x86_64")),
+    forbid(unsafe_code)
+)]
+#![cfg_attr(all(feature = "ifma", target_arch = "x86_64"), deny(unsafe_code))]
+#![deny(unsafe_op_in_unsafe_fn)]
 #![doc = include_str!("../README.md")]
 #![warn(missing_docs)]
 

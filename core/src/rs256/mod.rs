@@ -9,19 +9,19 @@
 //! `s^e mod n` directly (no conversion back out). Other exponents use left-to-right
 //! square-and-multiply with the same last step.
 //!
-//! Two kernels do the arithmetic ([`Kernel`]): portable Rust on machine words (`mont`), and on
-//! x86-64 CPUs with AVX-512 IFMA a vector kernel in radix 2^52 (`ifma`), chosen when the key is
-//! parsed. Both give the same answer on every input; the tests hold them to it.
+//! Two backends do the arithmetic ([`Kernel`], `backend`): portable Rust on machine words
+//! (`backend::portable`), and, with the `ifma` feature on x86-64 CPUs that have AVX-512 IFMA, a
+//! vector kernel in radix 2^52 (`backend::ifma`), chosen when the key is parsed. Both give the
+//! same answer on every input; the tests hold them to it.
 
-#[cfg(target_arch = "x86_64")]
-mod ifma;
-mod mont;
+mod backend;
 
 use core::cmp::Ordering;
 use core::fmt;
 
 use alloc::vec::Vec;
-use mont::Word;
+use backend::Backend;
+use backend::portable::{self, Word};
 use sha2::{Digest, Sha256};
 
 /// The limb type: a machine word.
@@ -38,11 +38,6 @@ pub const MAX_MODULUS_BITS: u32 = 8192;
 
 /// Limbs of the largest modulus.
 const MAX_LIMBS: usize = MAX_MODULUS_BITS as usize / Limb::BITS as usize;
-/// Up to this many limbs (but for 32 and 64, which have squarings of their own from
-/// straight-line code on 64-bit targets), squarings go through the general product: measured on
-/// x86-64 (`bench/`), the dedicated squaring loop saves a quarter of the multiplications but
-/// loses more than that to loop overhead on short columns; from 3072 bits on it wins.
-const SQUARE_WITH_MUL_MAX_LIMBS: usize = 2560 / Limb::BITS as usize;
 
 /// DER of `DigestInfo ::= SEQUENCE { AlgorithmIdentifier { id-sha256, NULL }, OCTET STRING }`
 /// up to the 32 digest octets (RFC 8017 §9.2, note 1).
@@ -82,15 +77,10 @@ impl core::error::Error for KeyError {}
 pub struct PublicKey {
     /// The modulus, little-endian limbs, `L = ceil(bits / w)` of them.
     n: Vec<Limb>,
-    /// `R^2 mod n` with `R = 2^(w * L)`.
-    rr: Vec<Limb>,
-    /// `-n^-1 mod 2^w`.
-    n0: Limb,
     bits: u32,
     e: u32,
-    /// The same modulus for the AVX-512 IFMA kernel, when this CPU has one.
-    #[cfg(target_arch = "x86_64")]
-    ifma: Option<ifma::Ifma>,
+    /// The arithmetic, with its own constants for `n`.
+    backend: Backend,
 }
 
 /// Which arithmetic a [`PublicKey`] verifies with.
@@ -100,7 +90,7 @@ pub enum Kernel {
     /// Portable Rust on machine words: every target.
     Portable,
     /// AVX-512 IFMA vectors in radix 2^52: x86-64 CPUs that have `avx512ifma`, detected when
-    /// the key is parsed.
+    /// the key is parsed (only when the crate is built with its `ifma` feature, the default).
     Avx512Ifma,
 }
 
@@ -160,14 +150,9 @@ impl PublicKey {
         let l = (bits as usize).div_ceil(Limb::BITS as usize);
         let mut nl = alloc::vec![0; l];
         load_be(&mut nl, n);
-        let n0 = mont::neg_inv(nl[0]);
-        let rr = r_squared(&nl, n0, bits);
         Ok(PublicKey {
-            #[cfg(target_arch = "x86_64")]
-            ifma: ifma::Ifma::new(&nl, n0, &rr, bits),
+            backend: Backend::new(&nl, bits),
             n: nl,
-            rr,
-            n0,
             bits,
             e,
         })
@@ -176,19 +161,17 @@ impl PublicKey {
     /// The arithmetic this key verifies with: the fastest this CPU supports, chosen when the key
     /// was parsed.
     pub fn kernel(&self) -> Kernel {
-        #[cfg(target_arch = "x86_64")]
-        if self.ifma.is_some() {
-            return Kernel::Avx512Ifma;
-        }
-        Kernel::Portable
+        self.backend.kernel()
     }
 
     /// The same key on the portable kernel, whatever the CPU: for tests and benchmarks that
     /// compare the kernels.
     pub fn portable(self) -> PublicKey {
+        if self.kernel() == Kernel::Portable {
+            return self;
+        }
         PublicKey {
-            #[cfg(target_arch = "x86_64")]
-            ifma: None,
+            backend: Backend::portable(&self.n, self.bits),
             ..self
         }
     }
@@ -230,7 +213,7 @@ impl PublicKey {
             return false;
         };
         load_be(s, sig);
-        if mont::cmp(s, &self.n) != Ordering::Less {
+        if portable::cmp(s, &self.n) != Ordering::Less {
             return false;
         }
         self.pow(s, x);
@@ -250,7 +233,7 @@ impl PublicKey {
         let mut s = alloc::vec![0 as Limb; l];
         let mut x = alloc::vec![0 as Limb; l];
         load_be(&mut s, sig);
-        if mont::cmp(&s, &self.n) != Ordering::Less {
+        if portable::cmp(&s, &self.n) != Ordering::Less {
             return None;
         }
         self.pow(&s, &mut x);
@@ -261,113 +244,10 @@ impl PublicKey {
         Some((0..k).rev().map(octet).collect())
     }
 
-    /// `x = s^e mod n` for `s < n` (both `L` limbs).
+    /// `x = s^e mod n` for `s < n` (both `L` limbs): one dispatch to the key's backend.
     fn pow(&self, s: &[Limb], x: &mut [Limb]) {
-        let (n, n0, e) = (&self.n[..], self.n0, self.e);
-        #[cfg(target_arch = "x86_64")]
-        if let Some(ifma) = &self.ifma {
-            ifma.pow(s, e, n, x);
-            return;
-        }
-        let l = n.len();
-        if e == 1 {
-            x.copy_from_slice(s);
-            return;
-        }
-        // Work space: the other half of each step's (input, output) pair, and s * R when the
-        // exponent needs it.
-        let mut y = [0 as Limb; MAX_LIMBS];
-        let mut base = [0 as Limb; MAX_LIMBS];
-        let (Some(y), Some(base)) = (y.get_mut(..l), base.get_mut(..l)) else {
-            return;
-        };
-        // x = s * R mod n (Montgomery form).
-        mont::mont_mul(x, s, &self.rr, n, n0);
-        let top = 31 - e.leading_zeros();
-        // Multiplying by s for a set bit other than bit 0 needs s * R, kept apart; only
-        // exponents with such bits (not 65537, not 3) need it.
-        if e & !(1 << top) & !1 != 0 {
-            base.copy_from_slice(x);
-        }
-        for bit in (0..top).rev() {
-            square(y, x, n, n0);
-            if (e >> bit) & 1 == 1 {
-                if bit == 0 {
-                    // The plain s: (s^(e-1) * R) * s / R = s^e, out of Montgomery form.
-                    mont::mont_mul(x, y, s, n, n0);
-                    return;
-                }
-                mont::mont_mul(x, y, base, n, n0);
-            } else {
-                x.copy_from_slice(y);
-            }
-        }
-        // Even exponent: leave Montgomery form by multiplying with a plain 1.
-        base.fill(0);
-        base[0] = 1;
-        y.copy_from_slice(x);
-        mont::mont_mul(x, y, base, n, n0);
+        self.backend.pow(s, self.e, &self.n, x);
     }
-}
-
-/// `y = x^2 / R mod n` by the fastest kernel for the size.
-fn square(y: &mut [Limb], x: &[Limb], n: &[Limb], n0: Limb) {
-    #[cfg(target_pointer_width = "64")]
-    if let (Ok(y32), Ok(x32), Ok(n32)) = (
-        <&mut [Limb; 32]>::try_from(&mut *y),
-        <&[Limb; 32]>::try_from(x),
-        <&[Limb; 32]>::try_from(n),
-    ) {
-        mont::mont_sqr_32(y32, x32, n32, n0);
-        return;
-    }
-    #[cfg(target_pointer_width = "64")]
-    if let (Ok(y64), Ok(x64), Ok(n64)) = (
-        <&mut [Limb; 64]>::try_from(&mut *y),
-        <&[Limb; 64]>::try_from(x),
-        <&[Limb; 64]>::try_from(n),
-    ) {
-        mont::mont_sqr_64(y64, x64, n64, n0);
-        return;
-    }
-    if n.len() <= SQUARE_WITH_MUL_MAX_LIMBS {
-        mont::mont_mul(y, x, x, n, n0);
-    } else {
-        mont::mont_sqr(y, x, n, n0);
-    }
-}
-
-/// `R^2 mod n`, `R = 2^(w*L)`: doubling up to `2^(w*L + L) mod n` (that is `R * 2^L`), then
-/// `log2(w)` Montgomery squarings, each of which doubles the exponent of the `2^L` factor.
-fn r_squared(n: &[Limb], n0: Limb, bits: u32) -> Vec<Limb> {
-    let l = n.len();
-    let Some(mut x) = pow2_mod(n, bits, Limb::BITS as usize * l + l) else {
-        return alloc::vec![0; l];
-    };
-    let mut y = alloc::vec![0 as Limb; l];
-    for _ in 0..Limb::BITS.trailing_zeros() {
-        mont::mont_sqr(&mut y, &x, n, n0);
-        core::mem::swap(&mut x, &mut y);
-    }
-    x
-}
-
-/// `2^exp mod n` for the odd `n` of `bits` bits (`L` limbs): doubling from `2^(bits - 1)`,
-/// which is below `n`, or the plain power when it is smaller. `None` only for an empty `n`.
-fn pow2_mod(n: &[Limb], bits: u32, exp: usize) -> Option<Vec<Limb>> {
-    let mut x = alloc::vec![0 as Limb; n.len()];
-    let top = (bits as usize).checked_sub(1)?.min(exp);
-    *x.get_mut(top / Limb::BITS as usize)? = 1 << (top % Limb::BITS as usize);
-    for _ in top..exp {
-        let mut carry = 0;
-        for w in x.iter_mut() {
-            (*w, carry) = w.shl1(carry);
-        }
-        if carry != 0 || mont::cmp(&x, n) != Ordering::Less {
-            mont::sub_assign(&mut x, n);
-        }
-    }
-    Some(x)
 }
 
 /// Does the integer `m` (little-endian limbs) encode, as `k` big-endian octets, to

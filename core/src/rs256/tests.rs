@@ -1,7 +1,7 @@
 //! Unit tests: the Montgomery kernels against a plain reference (both limb widths), key
 //! parsing edge cases, and verification edge cases built without any other RSA code.
 
-use super::mont::{self, Word};
+use super::backend::portable::{self, Word};
 use super::*;
 use alloc::vec;
 
@@ -59,8 +59,8 @@ fn ref_mod<W: TestWord>(x: &[W], n: &[W]) -> Vec<W> {
         for w in r.iter_mut() {
             (*w, carry) = w.shl1(carry);
         }
-        if !carry.is_zero() || mont::cmp(&r, n) != Ordering::Less {
-            mont::sub_assign(&mut r, n);
+        if !carry.is_zero() || portable::cmp(&r, n) != Ordering::Less {
+            portable::sub_assign(&mut r, n);
         }
     }
     r
@@ -133,7 +133,7 @@ fn check_kernels<W: TestWord>() {
     for l in [1usize, 2, 3, 4, 5, 7, 8, 9, 16, 17, 33] {
         for round in 0..6 {
             let n = random_modulus::<W>(&mut rng, l);
-            let n0 = mont::neg_inv(n[0]);
+            let n0 = portable::neg_inv(n[0]);
             // n0 * n[0] == -1 mod 2^w.
             assert_eq!(ref_mul(&[n0], &[n[0]])[0], W::from_u64(u64::MAX));
             let mut cases: Vec<(Vec<W>, Vec<W>)> = (0..4)
@@ -153,8 +153,8 @@ fn check_kernels<W: TestWord>() {
             for (a, b) in cases {
                 // mont_mul: out * R == a * b (mod n), out < n.
                 let mut out = vec![W::default(); l];
-                mont::mont_mul(&mut out, &a, &b, &n, n0);
-                assert_eq!(mont::cmp(&out, &n), Ordering::Less, "L={l}");
+                portable::mont_mul(&mut out, &a, &b, &n, n0);
+                assert_eq!(portable::cmp(&out, &n), Ordering::Less, "L={l}");
                 assert_eq!(
                     ref_times_r(&out, &n),
                     ref_mod(&ref_mul(&a, &b), &n),
@@ -162,9 +162,9 @@ fn check_kernels<W: TestWord>() {
                 );
                 // mont_sqr agrees with mont_mul(a, a).
                 let mut sq = vec![W::default(); l];
-                mont::mont_sqr(&mut sq, &a, &n, n0);
+                portable::mont_sqr(&mut sq, &a, &n, n0);
                 let mut sq2 = vec![W::default(); l];
-                mont::mont_mul(&mut sq2, &a, &a, &n, n0);
+                portable::mont_mul(&mut sq2, &a, &a, &n, n0);
                 assert_eq!(sq, sq2, "mont_sqr L={l} a={a:?} n={n:?}");
             }
         }
@@ -185,18 +185,18 @@ fn check_sqr_32<W: TestWord>() {
     let mut rng = Rng(37 + W::bits() as u64);
     for _ in 0..40 {
         let n = random_modulus::<W>(&mut rng, 32);
-        let n0 = mont::neg_inv(n[0]);
+        let n0 = portable::neg_inv(n[0]);
         let mut cases = vec![random_below(&mut rng, &n), vec![W::default(); 32]];
         let mut n_minus_1 = n.clone();
         n_minus_1[0] = W::sbb(n_minus_1[0], W::from_u64(1), W::default()).0;
         cases.push(n_minus_1);
         for a in cases {
             let mut expected = vec![W::default(); 32];
-            mont::mont_sqr(&mut expected, &a, &n, n0);
+            portable::mont_sqr(&mut expected, &a, &n, n0);
             let mut got = [W::default(); 32];
             let a32: [W; 32] = a.clone().try_into().unwrap();
             let n32: [W; 32] = n.clone().try_into().unwrap();
-            mont::mont_sqr_32(&mut got, &a32, &n32, n0);
+            portable::mont_sqr_32(&mut got, &a32, &n32, n0);
             assert_eq!(&got[..], &expected[..], "a={a:?} n={n:?}");
         }
     }
@@ -227,7 +227,7 @@ fn check_sqr_64<W: TestWord>() {
                 n[63] = n[63].shl1(W::default()).0;
             }
         }
-        let n0 = mont::neg_inv(n[0]);
+        let n0 = portable::neg_inv(n[0]);
         let mut n_minus_1 = n.clone();
         n_minus_1[0] = W::sbb(n_minus_1[0], W::ONE, W::default()).0;
         let mut one = vec![W::default(); 64];
@@ -244,16 +244,16 @@ fn check_sqr_64<W: TestWord>() {
         for w in big.iter_mut().take(20) {
             *w = W::sbb(*w, W::from_u64(rng.next()), W::default()).0;
         }
-        if mont::cmp(&big, &n) == Ordering::Less {
+        if portable::cmp(&big, &n) == Ordering::Less {
             cases.push(big);
         }
         for a in cases {
             let mut expected = vec![W::default(); 64];
-            mont::mont_sqr(&mut expected, &a, &n, n0);
+            portable::mont_sqr(&mut expected, &a, &n, n0);
             let mut got = [W::default(); 64];
             let a64: [W; 64] = a.clone().try_into().unwrap();
             let n64: [W; 64] = n.clone().try_into().unwrap();
-            mont::mont_sqr_64(&mut got, &a64, &n64, n0);
+            portable::mont_sqr_64(&mut got, &a64, &n64, n0);
             assert_eq!(&got[..], &expected[..], "a={a:?} n={n:?}");
         }
     }
@@ -282,7 +282,7 @@ fn check_blocks<W: TestWord>() {
             }
         });
         let mut sq = [W::default(); 64];
-        mont::sqr32(&mut sq, &a);
+        portable::sqr32(&mut sq, &a);
         assert_eq!(&sq[..], &ref_mul(&a, &a)[..]);
         let mut rand = |_| {
             if round == 0 {
@@ -291,14 +291,14 @@ fn check_blocks<W: TestWord>() {
                 W::from_u64(rng.next())
             }
         };
-        let (x, y): ([W; mont::BLK], [W; mont::BLK]) = (
+        let (x, y): ([W; portable::BLK], [W; portable::BLK]) = (
             core::array::from_fn(&mut rand),
             core::array::from_fn(&mut rand),
         );
         // t + x * y with t all ones when x, y are: the carry out is 1.
-        let t0: [W; 2 * mont::BLK] = core::array::from_fn(&mut rand);
+        let t0: [W; 2 * portable::BLK] = core::array::from_fn(&mut rand);
         let mut t = t0;
-        let c = mont::mul_blk(&mut t, &x, &y);
+        let c = portable::mul_blk(&mut t, &x, &y);
         let mut expected = ref_mul(&x, &y);
         expected.push(W::default());
         let mut carry = W::default();
@@ -308,8 +308,8 @@ fn check_blocks<W: TestWord>() {
         {
             (*e, carry) = W::adc(*e, v, carry);
         }
-        assert_eq!(&t[..], &expected[..2 * mont::BLK]);
-        assert_eq!(c, expected[2 * mont::BLK]);
+        assert_eq!(&t[..], &expected[..2 * portable::BLK]);
+        assert_eq!(c, expected[2 * portable::BLK]);
     }
 }
 
@@ -327,10 +327,10 @@ fn blocks_32_u32() {
 fn kernels_ignore_inconsistent_lengths() {
     let n = [0xffff_ffff_ffff_fff1u64, 3];
     let mut out = [7u64; 2];
-    mont::mont_mul(&mut out, &[1], &[1, 0], &n, 1);
-    mont::mont_sqr(&mut out, &[1, 0, 0], &n, 1);
-    mont::mont_mul(&mut out[..1], &[1, 0], &[1, 0], &n, 1);
-    mont::mont_sqr(&mut out, &[], &[], 1);
+    portable::mont_mul(&mut out, &[1], &[1, 0], &n, 1);
+    portable::mont_sqr(&mut out, &[1, 0, 0], &n, 1);
+    portable::mont_mul(&mut out[..1], &[1, 0], &[1, 0], &n, 1);
+    portable::mont_sqr(&mut out, &[], &[], 1);
     assert_eq!(out, [7, 7]);
 }
 
@@ -422,7 +422,18 @@ fn leading_zeros_do_not_count() {
     assert_eq!((a.bits(), a.modulus_len()), (b.bits(), b.modulus_len()));
     assert_eq!((a.bits(), a.modulus_len()), (2047, 256));
     assert_eq!(a.n, b.n);
-    assert_eq!(a.rr, b.rr);
+    assert_eq!(a.kernel(), b.kernel());
+    assert_eq!(portable_rr(&a), portable_rr(&b));
+}
+
+/// `R^2 mod n` as the portable backend holds it for `key`.
+fn portable_rr(key: &PublicKey) -> Vec<Limb> {
+    let key = key.clone().portable();
+    key.backend
+        .as_portable()
+        .expect("portable backend")
+        .rr
+        .clone()
 }
 
 #[test]
@@ -433,7 +444,7 @@ fn r_squared_matches_reference() {
         let l = key.n.len();
         let mut r2 = vec![0 as Limb; 2 * l];
         r2.push(1);
-        assert_eq!(key.rr, ref_mod(&r2, &key.n), "{bits}");
+        assert_eq!(portable_rr(&key), ref_mod(&r2, &key.n), "{bits}");
     }
 }
 
@@ -502,7 +513,7 @@ fn pow_matches_reference() {
 #[test]
 fn the_ifma_kernel_is_chosen_when_the_cpu_has_it() {
     let mut rng = Rng(23);
-    #[cfg(target_arch = "x86_64")]
+    #[cfg(all(feature = "ifma", target_arch = "x86_64"))]
     let expected = if std::is_x86_feature_detected!("avx512f")
         && std::is_x86_feature_detected!("avx512ifma")
     {
@@ -510,7 +521,7 @@ fn the_ifma_kernel_is_chosen_when_the_cpu_has_it() {
     } else {
         Kernel::Portable
     };
-    #[cfg(not(target_arch = "x86_64"))]
+    #[cfg(not(all(feature = "ifma", target_arch = "x86_64")))]
     let expected = Kernel::Portable;
     for bits in [512, 2048, 4096, 8192] {
         let key =

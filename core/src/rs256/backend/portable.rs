@@ -1,4 +1,5 @@
-//! Montgomery arithmetic modulo an odd `n`, for public-key (variable-time) use.
+//! The portable backend: Montgomery arithmetic modulo an odd `n` on machine words, for
+//! public-key (variable-time) use, on every target.
 //!
 //! Numbers are little-endian slices of [`Word`]s (`u64` on 64-bit targets, `u32` elsewhere),
 //! all of the modulus' length `L`, and `R = 2^(w*L)`. The kernels use product scanning (one
@@ -18,6 +19,140 @@
 //! output alone (callers always pass consistent lengths), so no input can make it panic.
 
 use core::cmp::Ordering;
+
+use alloc::vec::Vec;
+
+use crate::rs256::{Limb, MAX_LIMBS};
+
+/// Up to this many limbs (but for 32 and 64, which have squarings of their own from
+/// straight-line code on 64-bit targets), squarings go through the general product: measured on
+/// x86-64 (`bench/`), the dedicated squaring loop saves a quarter of the multiplications but
+/// loses more than that to loop overhead on short columns; from 3072 bits on it wins.
+const SQUARE_WITH_MUL_MAX_LIMBS: usize = 2560 / Limb::BITS as usize;
+
+/// The portable backend's constants for one modulus `n` (which the caller keeps and passes in:
+/// every backend needs it in this form).
+#[derive(Clone)]
+pub(crate) struct Portable {
+    /// `R^2 mod n` with `R = 2^(w * L)`.
+    pub(crate) rr: Vec<Limb>,
+    /// `-n^-1 mod 2^w`.
+    pub(crate) n0: Limb,
+}
+
+impl Portable {
+    /// The constants for the odd modulus `n` (`L >= 1` limbs, `bits` long).
+    pub(crate) fn new(n: &[Limb], bits: u32) -> Portable {
+        let n0 = n.first().map_or(0, |&w| neg_inv(w));
+        let rr = r_squared(n, n0, bits);
+        Portable { rr, n0 }
+    }
+
+    /// `x = s^e mod n` for `s < n` (all `L` limbs, `n` the modulus these constants are for), by
+    /// left-to-right square-and-multiply whose last product, with the plain `s`, leaves
+    /// Montgomery form.
+    pub(crate) fn pow(&self, s: &[Limb], e: u32, n: &[Limb], x: &mut [Limb]) {
+        let n0 = self.n0;
+        let l = n.len();
+        if e == 1 {
+            x.copy_from_slice(s);
+            return;
+        }
+        // Work space: the other half of each step's (input, output) pair, and s * R when the
+        // exponent needs it.
+        let mut y = [0 as Limb; MAX_LIMBS];
+        let mut base = [0 as Limb; MAX_LIMBS];
+        let (Some(y), Some(base)) = (y.get_mut(..l), base.get_mut(..l)) else {
+            return;
+        };
+        // x = s * R mod n (Montgomery form).
+        mont_mul(x, s, &self.rr, n, n0);
+        let top = 31 - e.leading_zeros();
+        // Multiplying by s for a set bit other than bit 0 needs s * R, kept apart; only
+        // exponents with such bits (not 65537, not 3) need it.
+        if e & !(1 << top) & !1 != 0 {
+            base.copy_from_slice(x);
+        }
+        for bit in (0..top).rev() {
+            square(y, x, n, n0);
+            if (e >> bit) & 1 == 1 {
+                if bit == 0 {
+                    // The plain s: (s^(e-1) * R) * s / R = s^e, out of Montgomery form.
+                    mont_mul(x, y, s, n, n0);
+                    return;
+                }
+                mont_mul(x, y, base, n, n0);
+            } else {
+                x.copy_from_slice(y);
+            }
+        }
+        // Even exponent: leave Montgomery form by multiplying with a plain 1.
+        base.fill(0);
+        base[0] = 1;
+        y.copy_from_slice(x);
+        mont_mul(x, y, base, n, n0);
+    }
+}
+
+/// `y = x^2 / R mod n` by the fastest kernel for the size.
+fn square(y: &mut [Limb], x: &[Limb], n: &[Limb], n0: Limb) {
+    #[cfg(target_pointer_width = "64")]
+    if let (Ok(y32), Ok(x32), Ok(n32)) = (
+        <&mut [Limb; 32]>::try_from(&mut *y),
+        <&[Limb; 32]>::try_from(x),
+        <&[Limb; 32]>::try_from(n),
+    ) {
+        mont_sqr_32(y32, x32, n32, n0);
+        return;
+    }
+    #[cfg(target_pointer_width = "64")]
+    if let (Ok(y64), Ok(x64), Ok(n64)) = (
+        <&mut [Limb; 64]>::try_from(&mut *y),
+        <&[Limb; 64]>::try_from(x),
+        <&[Limb; 64]>::try_from(n),
+    ) {
+        mont_sqr_64(y64, x64, n64, n0);
+        return;
+    }
+    if n.len() <= SQUARE_WITH_MUL_MAX_LIMBS {
+        mont_mul(y, x, x, n, n0);
+    } else {
+        mont_sqr(y, x, n, n0);
+    }
+}
+
+/// `R^2 mod n`, `R = 2^(w*L)`: doubling up to `2^(w*L + L) mod n` (that is `R * 2^L`), then
+/// `log2(w)` Montgomery squarings, each of which doubles the exponent of the `2^L` factor.
+fn r_squared(n: &[Limb], n0: Limb, bits: u32) -> Vec<Limb> {
+    let l = n.len();
+    let Some(mut x) = pow2_mod(n, bits, Limb::BITS as usize * l + l) else {
+        return alloc::vec![0; l];
+    };
+    let mut y = alloc::vec![0 as Limb; l];
+    for _ in 0..Limb::BITS.trailing_zeros() {
+        mont_sqr(&mut y, &x, n, n0);
+        core::mem::swap(&mut x, &mut y);
+    }
+    x
+}
+
+/// `2^exp mod n` for the odd `n` of `bits` bits (`L` limbs): doubling from `2^(bits - 1)`,
+/// which is below `n`, or the plain power when it is smaller. `None` only for an empty `n`.
+pub(crate) fn pow2_mod(n: &[Limb], bits: u32, exp: usize) -> Option<Vec<Limb>> {
+    let mut x = alloc::vec![0 as Limb; n.len()];
+    let top = (bits as usize).checked_sub(1)?.min(exp);
+    *x.get_mut(top / Limb::BITS as usize)? = 1 << (top % Limb::BITS as usize);
+    for _ in top..exp {
+        let mut carry = 0;
+        for w in x.iter_mut() {
+            (*w, carry) = w.shl1(carry);
+        }
+        if carry != 0 || cmp(&x, n) != Ordering::Less {
+            sub_assign(&mut x, n);
+        }
+    }
+    Some(x)
+}
 
 /// A machine word (limb) with the double-width operations the kernels need.
 pub(crate) trait Word: Copy + Default + Eq + Ord + core::fmt::Debug {

@@ -1,6 +1,6 @@
-//! The AVX-512 IFMA kernel (x86-64): Montgomery arithmetic in radix 2^52, eight limbs per
-//! 512-bit vector, for CPUs that have `avx512f` + `avx512ifma` (Intel since Ice Lake, AMD since
-//! Zen 4).
+//! The AVX-512 IFMA backend (x86-64, `ifma` feature): Montgomery arithmetic in radix 2^52,
+//! eight limbs per 512-bit vector, for CPUs that have `avx512f` + `avx512ifma` (Intel since Ice
+//! Lake, AMD since Zen 4).
 //!
 //! `vpmadd52luq` / `vpmadd52huq` add the low / high 52 bits of eight 52×52-bit products to eight
 //! 64-bit accumulators in one instruction. The multiplication is the word-serial "almost
@@ -15,13 +15,9 @@
 //! of 512 to 8192 bits reach this module (2 to 20 vectors).
 //!
 //! The detection is [`cpufeatures`] (CPUID plus the OS's XSAVE state for `zmm` registers): an
-//! [`Ifma`] exists only on a CPU that has both features, which is what makes the one `unsafe`
-//! call below sound. Like the portable kernel, this one is variable-time and only ever sees
-//! public values.
-
-// The kernels are `#[target_feature]` functions: calling them is `unsafe` (sound only on a CPU
-// with the features), and so are the unaligned vector loads and stores.
-#![allow(unsafe_code)]
+//! [`Ifma`] exists only on a CPU that has both features ([`Ifma::new`] is its only constructor),
+//! which is what makes the one call into the `#[target_feature]` code sound. Like the portable
+//! kernel, this one is variable-time and only ever sees public values.
 
 use core::arch::x86_64::{
     _mm_cvtsi128_si64, _mm512_add_epi64, _mm512_alignr_epi64, _mm512_castsi512_si128,
@@ -32,7 +28,7 @@ use core::cmp::Ordering;
 
 use alloc::vec::Vec;
 
-use super::mont;
+use super::portable;
 
 cpufeatures::new!(cpuid_ifma, "avx512f", "avx512ifma");
 
@@ -48,9 +44,11 @@ const MAX_VECTORS: usize = 20;
 /// Limbs of the largest modulus.
 const MAX_LIMBS: usize = MAX_VECTORS * LANES;
 
-/// A modulus in radix 2^52 with its constants, on a CPU with AVX-512 IFMA.
+/// A modulus in radix 2^52 with its constants, on a CPU with AVX-512 IFMA: holding one is the
+/// proof that this CPU can run the kernels below (the fields are private to this module, and
+/// [`Ifma::new`] checks the CPU before it builds one).
 #[derive(Clone)]
-pub(super) struct Ifma {
+pub(crate) struct Ifma {
     /// The modulus, `L = 8 * vectors` limbs of 52 bits.
     n: Vec<u64>,
     /// `R^2 mod n`, `R = 2^(52 * L)`, in the same radix.
@@ -99,7 +97,7 @@ impl Ifma {
     /// The radix-2^52 form of the modulus `n` (64-bit limbs, `bits` long, odd, with
     /// `n0 = -n^-1 mod 2^64` and `rr = 2^(128 * n.len()) mod n`), or `None` when this CPU has no
     /// AVX-512 IFMA or the size is out of range.
-    pub(super) fn new(n: &[u64], n0: u64, rr: &[u64], bits: u32) -> Option<Ifma> {
+    pub(crate) fn new(n: &[u64], n0: u64, rr: &[u64], bits: u32) -> Option<Ifma> {
         let vectors = vectors_for(bits);
         if !(MIN_VECTORS..=MAX_VECTORS).contains(&vectors) || !cpuid_ifma::get() {
             return None;
@@ -109,9 +107,9 @@ impl Ifma {
         // R^2 = 2^(104 L) mod n is mont_mul(rr, 2^(104 L - 64 l) mod n): mont_mul divides by
         // 2^(64 l) and rr is 2^(128 l).
         let shift = (2 * RADIX as usize * limbs).checked_sub(64 * l)?;
-        let t = super::pow2_mod(n, bits, shift)?;
+        let t = portable::pow2_mod(n, bits, shift)?;
         let mut rr64 = alloc::vec![0u64; l];
-        mont::mont_mul(&mut rr64, rr, &t, n, n0);
+        portable::mont_mul(&mut rr64, rr, &t, n, n0);
         let mut n52 = alloc::vec![0u64; limbs];
         let mut rr52 = alloc::vec![0u64; limbs];
         to_radix52(&mut n52, n);
@@ -125,7 +123,7 @@ impl Ifma {
     }
 
     /// `x = s^e mod n` for `s < n` (64-bit limbs, `n.len()` of them, `n` the same modulus).
-    pub(super) fn pow(&self, s: &[u64], e: u32, n: &[u64], x: &mut [u64]) {
+    pub(crate) fn pow(&self, s: &[u64], e: u32, n: &[u64], x: &mut [u64]) {
         let limbs = self.n.len();
         let mut s52 = [0u64; MAX_LIMBS];
         let mut x52 = [0u64; MAX_LIMBS];
@@ -133,37 +131,30 @@ impl Ifma {
             return;
         };
         to_radix52(s52, s);
-        // SAFETY: an `Ifma` is only built when `cpuid_ifma` found avx512f and avx512ifma on
-        // this CPU, with the OS saving the zmm state; the slices all have `limbs` elements.
+        // SAFETY: `pow_dispatch` is safe Rust but for its `#[target_feature]`, which requires a
+        // CPU with avx512f and avx512ifma. `self` exists, so `Ifma::new` (the only constructor;
+        // a clone copies a value it built) found both on this CPU through `cpuid_ifma`, with the
+        // OS saving the zmm state.
         unsafe { pow_dispatch(self.vectors, x52, s52, e, &self.n, &self.rr, self.k0) };
         // x52 < 2n: one bit more than n may be needed, hence a limb of room.
-        let mut wide = [0u64; super::MAX_LIMBS + 1];
+        let mut wide = [0u64; crate::rs256::MAX_LIMBS + 1];
         let Some(wide) = wide.get_mut(..x.len() + 1) else {
             return;
         };
         from_radix52(wide, x52);
         let (low, top) = wide.split_at_mut(x.len());
-        if top.iter().any(|&w| w != 0) || mont::cmp(low, n) != Ordering::Less {
-            mont::sub_assign(low, n);
+        if top.iter().any(|&w| w != 0) || portable::cmp(low, n) != Ordering::Less {
+            portable::sub_assign(low, n);
         }
         x.copy_from_slice(low);
     }
 }
 
-/// Picks the kernel for `vectors` vectors.
-///
-/// # Safety
-/// The CPU must have avx512f and avx512ifma; every slice has `8 * vectors` elements.
+/// Picks the kernel for `vectors` vectors (none for a count out of range, nor for slices that
+/// are not all `8 * vectors` long: `x` is then left alone). Calling it needs a CPU with the
+/// features, like every `#[target_feature]` function called from code without them.
 #[target_feature(enable = "avx512f,avx512ifma")]
-unsafe fn pow_dispatch(
-    vectors: usize,
-    x: &mut [u64],
-    s: &[u64],
-    e: u32,
-    n: &[u64],
-    rr: &[u64],
-    k0: u64,
-) {
+fn pow_dispatch(vectors: usize, x: &mut [u64], s: &[u64], e: u32, n: &[u64], rr: &[u64], k0: u64) {
     macro_rules! sizes {
         ($($v:literal)*) => {
             match vectors {
@@ -230,11 +221,13 @@ fn amm<const V: usize>(out: &mut [u64], a: &[u64], b: &[u64], n: &[u64], k0: u64
     let mut bv = [zero; V];
     let mut nv = [zero; V];
     for (v, chunk) in bv.iter_mut().zip(b.chunks_exact(LANES)) {
-        // SAFETY: the chunk is 8 u64, the 64 bytes that the unaligned load reads.
+        // SAFETY: the pointer comes from a live `&[u64]` chunk of exactly 8 elements, the 64
+        // bytes that the load reads; `loadu` has no alignment requirement.
         *v = unsafe { _mm512_loadu_si512(chunk.as_ptr().cast()) };
     }
     for (v, chunk) in nv.iter_mut().zip(n.chunks_exact(LANES)) {
-        // SAFETY: as above.
+        // SAFETY: the pointer comes from a live `&[u64]` chunk of exactly 8 elements, the 64
+        // bytes that the load reads; `loadu` has no alignment requirement.
         *v = unsafe { _mm512_loadu_si512(chunk.as_ptr().cast()) };
     }
     let (b0, n0) = (b[0], n[0]);
@@ -264,7 +257,9 @@ fn amm<const V: usize>(out: &mut [u64], a: &[u64], b: &[u64], n: &[u64], k0: u64
         }
     }
     for (chunk, v) in out.chunks_exact_mut(LANES).zip(acc) {
-        // SAFETY: the chunk is 8 u64, the 64 bytes that the unaligned store writes.
+        // SAFETY: the pointer comes from a live, exclusively borrowed `&mut [u64]` chunk of
+        // exactly 8 elements, the 64 bytes that the store writes; `storeu` has no alignment
+        // requirement.
         unsafe { _mm512_storeu_si512(chunk.as_mut_ptr().cast(), v) };
     }
     // Normalise to 52-bit limbs; the value is below 2n < R, so nothing carries out.
