@@ -125,7 +125,7 @@ impl core::error::Error for Rejection {}
 /// The HTTP answer to a refused request (SPEC §3): status, headers and the JSON body.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HttpAnswer {
-    /// 401 or 503.
+    /// 401 or 503 (403 for [`require_scopes`]).
     pub status: u16,
     /// The tutorial-compatible `code` of the body.
     pub code: &'static str,
@@ -149,6 +149,48 @@ impl HttpAnswer {
             json_escape(self.error)
         )
     }
+}
+
+/// The scope check of a protected route (RFC 6750 §3.1): `Ok` when `held` (a verified token's
+/// [`scopes`](crate::Verified::scopes)) contains every scope of `required`, else the 403
+/// `insufficient_scope` answer naming the required scopes. One rule for Flask's
+/// `requires_scope`, the server's per-route scopes and any other host.
+///
+/// ```
+/// use cryptr_guard_core::http::require_scopes;
+///
+/// let held = ["openid".to_string(), "read:courses".to_string()];
+/// assert!(require_scopes(&held, &["read:courses"]).is_ok());
+/// let answer = require_scopes(&held, &["admin"]).unwrap_err();
+/// assert_eq!((answer.status, answer.code, answer.error), (403, "insufficient_scope", "insufficient_scope"));
+/// assert!(answer.www_authenticate.unwrap().ends_with("scope=\"admin\""));
+/// ```
+pub fn require_scopes<S: AsRef<str>>(held: &[String], required: &[S]) -> Result<(), HttpAnswer> {
+    let missing = required
+        .iter()
+        .any(|scope| !held.iter().any(|h| h == scope.as_ref()));
+    if !missing {
+        return Ok(());
+    }
+    const DESCRIPTION: &str = "the token lacks a required scope";
+    let mut wanted = String::new();
+    for (i, scope) in required.iter().enumerate() {
+        if i > 0 {
+            wanted.push(' ');
+        }
+        wanted.push_str(scope.as_ref());
+    }
+    Err(HttpAnswer {
+        status: 403,
+        code: "insufficient_scope",
+        error: "insufficient_scope",
+        description: DESCRIPTION,
+        www_authenticate: Some(format!(
+            "Bearer error=\"insufficient_scope\", error_description=\"{DESCRIPTION}\", scope=\"{}\"",
+            quoted_string(&wanted)
+        )),
+        retry_after: None,
+    })
 }
 
 /// Text as the content of a JSON string.
