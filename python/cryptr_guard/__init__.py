@@ -13,7 +13,7 @@ HTTP client that fetches key sets for a guard (``JwksClient``), and a Flask inte
 
 from __future__ import annotations
 
-from ._client import JwksClient
+from ._client import FetchOutcome, JwksClient
 from ._errors import (
     ERRORS,
     AuthorizationHeaderMissing,
@@ -56,6 +56,7 @@ __all__ = [
     "Guard",
     "HttpAnswer",
     "JwksClient",
+    "FetchOutcome",
     "SETTINGS",
     "ALIASES",
     "http_answer",
