@@ -67,11 +67,12 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
 #[cfg(test)]
 pub(crate) mod tests {
     use pyo3::prelude::*;
+    use pyo3::sync::PyOnceLock;
 
-    /// Runs `f` in the embedded interpreter, with `python/` on `sys.path` and the package's pure
-    /// Python modules importable without the package's `__init__` (which would load the built
-    /// extension instead of the code under test). A Python error fails the test with its
-    /// traceback.
+    /// Runs `f` in the embedded interpreter, where the package's pure Python modules
+    /// (`cryptr_guard._errors`, `cryptr_guard._client`) are loaded from `python/cryptr_guard`
+    /// without the package's `__init__` (which would load the built extension instead of the
+    /// code under test). A Python error fails the test with its traceback.
     #[allow(clippy::panic)]
     pub(crate) fn python(f: impl FnOnce(Python<'_>) -> PyResult<()>) {
         Python::initialize();
@@ -79,20 +80,23 @@ pub(crate) mod tests {
             let setup = c"
 import importlib.util, logging, sys, types
 logging.getLogger('cryptr_guard').addHandler(logging.NullHandler())
-if 'cryptr_guard' not in sys.modules:
-    package = types.ModuleType('cryptr_guard')
-    package.__path__ = [root + '/cryptr_guard']
-    sys.modules['cryptr_guard'] = package
-    for name in ('_errors', '_client'):
-        spec = importlib.util.spec_from_file_location('cryptr_guard.' + name, root + '/cryptr_guard/' + name + '.py')
-        module = importlib.util.module_from_spec(spec)
-        sys.modules['cryptr_guard.' + name] = module
-        spec.loader.exec_module(module)
+package = types.ModuleType('cryptr_guard')
+package.__path__ = [root + '/cryptr_guard']
+sys.modules['cryptr_guard'] = package
+for name in ('_errors', '_client'):
+    spec = importlib.util.spec_from_file_location('cryptr_guard.' + name, root + '/cryptr_guard/' + name + '.py')
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    sys.modules['cryptr_guard.' + name] = module
 ";
+            // Once per process, whichever test thread comes first; the others wait for it.
+            static SETUP: PyOnceLock<()> = PyOnceLock::new();
             let run = || -> PyResult<()> {
-                let globals = pyo3::types::PyDict::new(py);
-                globals.set_item("root", env!("CARGO_MANIFEST_DIR"))?;
-                py.run(setup, Some(&globals), None)?;
+                SETUP.get_or_try_init(py, || {
+                    let globals = pyo3::types::PyDict::new(py);
+                    globals.set_item("root", env!("CARGO_MANIFEST_DIR"))?;
+                    py.run(setup, Some(&globals), None)
+                })?;
                 f(py)
             };
             if let Err(e) = run() {
