@@ -358,6 +358,34 @@ def test_every_setting_is_checked_at_startup_with_a_sentence_naming_it(
         assert str(value) not in info.value.problem  # the value is not echoed
 
 
+def test_the_examples_config_hands_the_environment_to_the_core(
+    issuer: Issuer, make_app: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """config.py used to int() CRYPTR_LEEWAY ("invalid literal for int()") and read
+    CRYPTR_ALLOW_HTTP by truthiness: the text now goes to the core as it is."""
+    import importlib
+
+    import config  # examples/flask_app/config.py
+
+    for name, value in (("CRYPTR_LEEWAY", "abc"), ("CRYPTR_ALLOW_HTTP", "maybe"), ("CRYPTR_LEEWAY", "-5")):
+        monkeypatch.setenv(name, value)
+        importlib.reload(config)
+        try:
+            with pytest.raises(SettingError) as info:
+                make_app(**{name: getattr(config, name)})
+            assert info.value.key == name
+        finally:
+            monkeypatch.delenv(name)
+            delattr(config, name)
+    monkeypatch.setenv("CRYPTR_LEEWAY", "30")
+    importlib.reload(config)
+    try:
+        assert current_guard(make_app(CRYPTR_LEEWAY=config.CRYPTR_LEEWAY)).validator.leeway == 30
+    finally:
+        monkeypatch.delenv("CRYPTR_LEEWAY")
+        delattr(config, "CRYPTR_LEEWAY")
+
+
 def test_a_trailing_slash_on_the_base_url_gives_the_same_issuer(issuer: Issuer, k1: Key, make_app: Any) -> None:
     issuer.serve(k1)
     app = make_app(CRYPTR_BASE_URL=issuer.base_url + "/")
