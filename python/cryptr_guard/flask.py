@@ -62,10 +62,13 @@ EXTENSION = "cryptr_guard"
 _NOT_IN_SCOPE = re.compile(r"[^\x20\x21\x23-\x5b\x5d-\x7e]")
 
 
-def _app() -> Flask:
-    """The current app itself (not the proxy): its ``extensions`` and ``ensure_sync`` are read
-    directly."""
-    return cast(Flask, cast(Any, current_app)._get_current_object())
+# The objects behind Flask's context proxies, through the proxies' public accessor: bound once
+# here, so that a request reads each with one call instead of a proxy hop per attribute.
+_app: Callable[[], Flask] = cast(Any, current_app)._get_current_object
+_request: Callable[[], Any] = cast(Any, request)._get_current_object
+_g: Callable[[], Any] = cast(Any, g)._get_current_object
+
+_NOT_SET_UP = "cryptr_guard: CryptrGuard(app) or init_app(app) was not called for this app"
 
 
 def current_guard(app: Optional[Flask] = None) -> Guard:
@@ -74,7 +77,7 @@ def current_guard(app: Optional[Flask] = None) -> Guard:
     target = _app() if app is None else app
     guard = target.extensions.get(EXTENSION)
     if guard is None:
-        raise RuntimeError("cryptr_guard: CryptrGuard(app) or init_app(app) was not called for this app")
+        raise RuntimeError(_NOT_SET_UP)
     return cast(Guard, guard)
 
 
@@ -97,9 +100,9 @@ def _authenticate(app: Flask) -> Verified:
     """The current request's verified token (raises ``CryptrGuardError``), also put in ``g``."""
     guard = app.extensions.get(EXTENSION)
     if guard is None:
-        raise RuntimeError("cryptr_guard: CryptrGuard(app) or init_app(app) was not called for this app")
-    token = cast(Guard, guard).authenticate(request.environ.get("HTTP_AUTHORIZATION"))
-    context = cast(Any, g)._get_current_object()
+        raise RuntimeError(_NOT_SET_UP)
+    token: Verified = guard.authenticate(_request().environ.get("HTTP_AUTHORIZATION"))
+    context = _g()
     context.current_user = token.claims
     context.cryptr_token = token
     return token
@@ -127,7 +130,7 @@ class CryptrGuard:
 
     def authenticate(self) -> Verified:
         """The current request's verified token (raises ``CryptrGuardError``)."""
-        return current_guard().authenticate(request.environ.get("HTTP_AUTHORIZATION"))
+        return current_guard().authenticate(_request().environ.get("HTTP_AUTHORIZATION"))
 
     def requires_auth(self, view: F) -> F:
         """Decorator: the module's ``requires_auth``."""
@@ -140,14 +143,23 @@ def requires_auth(view: F) -> F:
     token); the SPEC §3 error response otherwise."""
     is_async = iscoroutinefunction(view)
 
+    # The request path, inlined: one call into the core, the claims and the token into g.
     @functools.wraps(view)
     def decorated(*args: Any, **kwargs: Any) -> Any:
         app = _app()
+        guard = app.extensions.get(EXTENSION)
+        if guard is None:
+            raise RuntimeError(_NOT_SET_UP)
         try:
-            _authenticate(app)
+            token = guard.authenticate(_request().environ.get("HTTP_AUTHORIZATION"))
         except CryptrGuardError as error:
             return error_response(error, app)
-        return _call_view(app, view, is_async, args, kwargs)
+        context = _g()
+        context.current_user = token.claims
+        context.cryptr_token = token
+        if is_async or type(app).ensure_sync is not Flask.ensure_sync:
+            return app.ensure_sync(view)(*args, **kwargs)
+        return view(*args, **kwargs)
 
     return cast(F, decorated)
 
@@ -177,7 +189,7 @@ def requires_scope(*scopes: str) -> Callable[[F], F]:
         @functools.wraps(view)
         def decorated(*args: Any, **kwargs: Any) -> Any:
             app = _app()
-            token = cast(Optional[Verified], g.get("cryptr_token"))
+            token: Optional[Verified] = _g().get("cryptr_token")
             if token is None:
                 try:
                     token = _authenticate(app)
