@@ -499,7 +499,7 @@ def test_several_tenants_each_with_its_own_key_set(issuer: Issuer, k1: Key, k2: 
 def test_two_apps_in_one_process_keep_their_own_guard(issuer: Issuer, k1: Key) -> None:
     from flask import Flask, jsonify
 
-    from cryptr_guard.flask import CryptrGuard, requires_auth
+    from cryptr_guard.flask import CryptrGuard
 
     issuer.serve(k1)
     extension = CryptrGuard()
