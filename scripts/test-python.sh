@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # Tests of the Python part (python/): builds cryptr_guard._native into the repository's .venv,
-# runs pytest (module + Flask integration against a real local JWKS issuer), mypy's stubtest and
-# strict type check, clippy on the binding crate, and the Python conformance runner over every
-# vector compared with the expectations. Idempotent; installs what it needs.
+# runs clippy and the Rust tests of the binding crate (in an embedded interpreter), pytest (module
+# + Flask integration against a real local JWKS issuer), mypy's stubtest and strict type check,
+# and the Python conformance runner over every vector compared with the expectations.
+# Idempotent; installs what it needs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 export VIRTUAL_ENV="$root/.venv"
+# The binding's build scripts and maturin configure PyO3 for the same interpreter: no rebuild
+# between the steps below.
+export PYO3_PYTHON="$root/.venv/bin/python"
 
 if ! command -v python3 >/dev/null 2>&1 || ! python3 -c "import venv, ensurepip" >/dev/null 2>&1; then
   apt-get update -qq
@@ -24,6 +28,11 @@ echo "== python: build (maturin develop --release)"
 
 echo "== python: clippy"
 cargo clippy -q -p cryptr-guard-py --no-deps --all-targets -- -D warnings
+
+echo "== python: Rust tests of the binding (embedded interpreter, linked with libpython)"
+libdir=$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_config_var("LIBDIR") or "")')
+LD_LIBRARY_PATH="$libdir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
+  cargo test -q -p cryptr-guard-py --lib --no-default-features
 
 echo "== python: pytest"
 (cd python && ../.venv/bin/python -m pytest -q -p no:cacheprovider tests)

@@ -6,7 +6,7 @@ Targets, interleaved over rounds, median µs per request:
 
 - ``unprotected``: ``/api/v1/public`` (same app, same CORS handling): the framework's ceiling;
 - ``cache on`` / ``cache off``: ``/api/v1/courses`` with the verified-token cache on / off;
-- ``validate only (cache on/off)``: ``JwksClient.validate`` alone (no Flask), for the breakdown.
+- ``validate only (cache on/off)``: the app's ``Guard.validate`` alone (no Flask), for the breakdown.
 
     taskset -c 1 .venv/bin/python bench/python/bench_flask_inproc.py [--rounds 15] [--n 2000] [--profile]
 """

@@ -1,7 +1,9 @@
-"""cryptr_guard: strict, fast RS256 access-token validation (SPEC of the cryptr-guard project).
+"""cryptr_guard: strict, fast RS256 access-token validation (the cryptr-guard project's SPEC.md).
 
-The validation logic lives in the Rust core (``cryptr_guard._native``); this package adds the
-exceptions, a JWKS client that follows the core's cache policy, and a Flask integration
+The validation logic lives in the Rust core (``cryptr_guard._native``): the validator, the key
+sets, and the ``Guard`` that serves several issuers from ``CRYPTR_*`` settings, deciding when to
+fetch their key sets and how a refusal answers over HTTP. This package adds the exceptions, the
+HTTP client that fetches key sets for a guard (``JwksClient``), and a Flask integration
 (``cryptr_guard.flask``, with the ``flask`` extra).
 
 >>> from cryptr_guard import KeySet, Validator
@@ -11,7 +13,7 @@ exceptions, a JWKS client that follows the core's cache policy, and a Flask inte
 
 from __future__ import annotations
 
-from ._client import JwksClient
+from ._client import FetchOutcome, JwksClient
 from ._errors import (
     ERRORS,
     AuthorizationHeaderMissing,
@@ -25,12 +27,25 @@ from ._errors import (
     JwksUnavailable,
     MalformedToken,
     MissingClaim,
+    SettingError,
     TokenExpired,
     TokenNotYetValid,
     UnknownKey,
     UnsupportedAlgorithm,
 )
-from ._native import KeySet, KeySetCache, TokenCache, Validator, Verified, __version__, rs256_verify
+from ._native import (
+    ALIASES,
+    SETTINGS,
+    Guard,
+    HttpAnswer,
+    KeySet,
+    TokenCache,
+    Validator,
+    Verified,
+    __version__,
+    http_answer,
+    rs256_verify,
+)
 
 __all__ = [
     "__version__",
@@ -38,8 +53,13 @@ __all__ = [
     "Validator",
     "Verified",
     "TokenCache",
-    "KeySetCache",
+    "Guard",
+    "HttpAnswer",
     "JwksClient",
+    "FetchOutcome",
+    "SETTINGS",
+    "ALIASES",
+    "http_answer",
     "rs256_verify",
     "ERRORS",
     "CryptrGuardError",
@@ -57,4 +77,5 @@ __all__ = [
     "JwksUnavailable",
     "AuthorizationHeaderMissing",
     "InvalidHeader",
+    "SettingError",
 ]

@@ -1,236 +1,213 @@
-"""JwksClient: fetches an issuer's JWKS with the standard library and follows the core's cache
-policy (SPEC §4) through the native ``KeySetCache``; validates tokens through a native
-``TokenCache``.
+"""JwksClient: the HTTP side of a :class:`~cryptr_guard.Guard`.
 
-The policy (freshness, grace, backoff, unknown-kid cooldown, one fetch at a time) is decided in the
-Rust core; this module only performs the HTTP GET the policy asks for and makes threads wait for a
-fetch in flight when no key set is usable yet.
+The guard (the Rust core) decides when a key set is fetched, from which URL, within which deadline
+and up to which size, and what a response means; this module only performs the ``GET`` and hands
+back what came of it. It uses the standard library (``urllib``: proxies from the environment are
+honoured), never follows a redirect, and turns every failure of the exchange into a failed fetch:
+connection errors, TLS errors, malformed status lines and headers, too many headers, truncated
+bodies. The deadline bounds the whole fetch, name resolution and connection to the last body byte,
+however slowly the server sends.
 """
 
 from __future__ import annotations
 
+import http.client
 import logging
+import socket
+import ssl
 import threading
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from time import time as _time
-from typing import Any, Dict, Optional, Tuple, Union
+from typing import Any, List, Literal, Optional, Tuple, Union
 
-from . import _native
-from ._errors import InvalidJwks, UnknownKey, error_for
-
-__all__ = ["JwksClient"]
+__all__ = ["JwksClient", "FetchOutcome"]
 
 log = logging.getLogger("cryptr_guard")
 
+#: What a fetcher answers the guard: the response ``(status, Cache-Control value or None, body)``,
+#: or why there is none.
+FetchOutcome = Union[Tuple[int, Optional[str], bytes], Literal["timeout", "too_large", "network"]]
 
-class _FetchError(Exception):
-    """A fetch that did not give a body to parse (reason only: no key material)."""
+_CHUNK = 65536
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    """Only the configured JWKS URL is fetched: a redirect is a failed fetch."""
+    """Only the configured JWKS URL is fetched: a redirect is answered as its own status."""
 
     def redirect_request(self, req: Any, fp: Any, code: int, msg: str, headers: Any, newurl: str) -> None:
         return None
 
 
-def _http_get(uri: str, timeout: float, max_bytes: int) -> Tuple[bytes, Optional[str]]:
-    """GET ``uri``: the body of a 200 answer (at most ``max_bytes``) and its Cache-Control."""
-    deadline = time.monotonic() + timeout
-    opener = urllib.request.build_opener(_NoRedirect())
-    request = urllib.request.Request(
-        uri,
-        headers={"Accept": "application/json, application/jwk-set+json", "User-Agent": "cryptr-guard"},
-    )
-    try:
-        with opener.open(request, timeout=timeout) as response:
-            status = response.status
+class _Attempt:
+    """One ``GET``, run in a worker thread. The sockets it opens are tracked (a duplicate of each
+    descriptor), so that the caller can shut them down at the deadline and the worker ends
+    promptly instead of reading a slow server's bytes for as long as it sends them."""
+
+    def __init__(self, url: str, deadline: float, max_bytes: int, context: ssl.SSLContext, user_agent: str) -> None:
+        self.url = url
+        self.deadline = deadline
+        self.max_bytes = max_bytes
+        self.context = context
+        self.user_agent = user_agent
+        self.outcome: FetchOutcome = "network"
+        self.detail: Optional[str] = None
+        self._lock = threading.Lock()
+        self._sockets: List[socket.socket] = []
+        self._aborted = False
+
+    # -- socket tracking ------------------------------------------------------------------------
+
+    def _create_connection(self, *args: Any, **kwargs: Any) -> socket.socket:
+        sock = socket.create_connection(*args, **kwargs)
+        with self._lock:
+            if self._aborted:
+                sock.close()
+                raise TimeoutError("the fetch's deadline passed")
+            self._sockets.append(sock.dup())
+        return sock
+
+    def _connection(self, cls: Any) -> Any:
+        def make(host: str, **kwargs: Any) -> Any:
+            connection = cls(host, **kwargs)
+            # http.client opens its socket through this attribute (socket.create_connection by
+            # default): the attempt's version records it before any TLS or proxy exchange.
+            setattr(connection, "_create_connection", self._create_connection)
+            return connection
+
+        return make
+
+    def abort(self) -> None:
+        """Cuts the attempt's connections (from the caller's thread, at the deadline)."""
+        with self._lock:
+            self._aborted = True
+            for sock in self._sockets:
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    # -- the exchange ---------------------------------------------------------------------------
+
+    def run(self) -> None:
+        try:
+            self.outcome = self._get()
+        except urllib.error.HTTPError as e:
+            # Any status but 2xx, redirects included (not followed): the guard judges the status.
+            self.outcome = (e.code, None, b"")
+            e.close()
+        except Exception as e:  # every other failure of the exchange is a failed fetch
+            reason = getattr(e, "reason", e)
+            if isinstance(reason, (TimeoutError, socket.timeout)):
+                self.outcome = "timeout"
+            else:
+                self.outcome = "network"
+            self.detail = f"{type(e).__name__}: {e}"
+        finally:
+            with self._lock:
+                for sock in self._sockets:
+                    sock.close()
+                self._sockets.clear()
+
+    def _remaining(self) -> float:
+        return self.deadline - time.monotonic()
+
+    def _get(self) -> FetchOutcome:
+        opener = urllib.request.build_opener(_Http(self), _Https(self, self.context), _NoRedirect())
+        request = urllib.request.Request(
+            self.url,
+            headers={"Accept": "application/json, application/jwk-set+json", "User-Agent": self.user_agent},
+        )
+        remaining = self._remaining()
+        if remaining <= 0:
+            return "timeout"
+        with opener.open(request, timeout=remaining) as response:
+            status = int(response.status)
+            cache_control = response.headers.get("Cache-Control")
             if status != 200:
-                raise _FetchError(f"HTTP status {status}")
+                return (status, cache_control, b"")
             length = response.headers.get("Content-Length")
-            if length is not None and length.isdigit() and int(length) > max_bytes:
-                raise _FetchError("the key set is larger than max_bytes")
-            chunks = []
+            if length is not None and length.strip().isdigit() and int(length) > self.max_bytes:
+                return "too_large"
+            chunks: List[bytes] = []
             size = 0
             while True:
-                if time.monotonic() > deadline:
-                    raise _FetchError("timed out reading the key set")
-                chunk = response.read(min(65536, max_bytes + 1 - size))
+                if self._remaining() <= 0:
+                    return "timeout"
+                # read1: at most one receive, so that the deadline is checked between them.
+                chunk = response.read1(min(_CHUNK, self.max_bytes + 1 - size))
                 if not chunk:
                     break
                 chunks.append(chunk)
                 size += len(chunk)
-                if size > max_bytes:
-                    raise _FetchError("the key set is larger than max_bytes")
-            return b"".join(chunks), response.headers.get("Cache-Control")
-    except urllib.error.HTTPError as e:
-        raise _FetchError(f"HTTP status {e.code}") from None
-    except (urllib.error.URLError, OSError, ValueError) as e:
-        reason = getattr(e, "reason", e)
-        raise _FetchError(f"{type(e).__name__}: {reason}") from None
+                if size > self.max_bytes:
+                    return "too_large"
+            return (status, cache_control, b"".join(chunks))
+
+
+class _Http(urllib.request.HTTPHandler):
+    def __init__(self, attempt: _Attempt) -> None:
+        super().__init__()
+        self._attempt = attempt
+
+    def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        return self.do_open(self._attempt._connection(http.client.HTTPConnection), req)
+
+
+class _Https(urllib.request.HTTPSHandler):
+    def __init__(self, attempt: _Attempt, context: ssl.SSLContext) -> None:
+        super().__init__(context=context)
+        self._attempt = attempt
+        self._tls = context
+
+    def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        return self.do_open(self._attempt._connection(http.client.HTTPSConnection), req, context=self._tls)
 
 
 class JwksClient:
-    """The key set of one issuer, fetched from ``jwks_uri`` and cached per SPEC §4.
+    """Fetches JWKS documents for a :class:`~cryptr_guard.Guard` (its default fetcher).
 
-    Thread-safe: share one per issuer. ``https`` only unless ``allow_http=True`` (tests, local
-    development). ``token_cache_size`` bounds the verified-token cache (0 disables it).
+    ``client(url, timeout, max_bytes)`` (or ``client.fetch(...)``) GETs ``url`` and answers a
+    :data:`FetchOutcome`: ``(status, cache_control, body)`` for a response (the body is read only
+    for a 200, at most ``max_bytes``), else ``"timeout"`` (no complete response within ``timeout``
+    seconds of the start), ``"too_large"`` or ``"network"``. It never raises for anything the
+    server or the network does. ``ssl_context`` defaults to ``ssl.create_default_context()``.
+    Thread-safe.
     """
 
-    def __init__(
-        self,
-        jwks_uri: str,
-        *,
-        timeout: float = 5,
-        max_bytes: int = 1 << 20,
-        allow_http: bool = False,
-        min_rsa_bits: int = 2048,
-        token_cache_size: int = 10000,
-    ) -> None:
-        scheme = urllib.parse.urlsplit(jwks_uri).scheme.lower()
-        if scheme != "https" and not (allow_http and scheme == "http"):
-            raise ValueError("jwks_uri must be an https URL (http only with allow_http=True)")
-        if timeout <= 0:
-            raise ValueError("timeout must be positive")
-        if max_bytes <= 0:
-            raise ValueError("max_bytes must be positive")
-        if token_cache_size < 0:
-            raise ValueError("token_cache_size must be at least 0")
-        self.jwks_uri = jwks_uri
-        self.timeout = float(timeout)
-        self.max_bytes = int(max_bytes)
-        self._policy = _native.KeySetCache(min_rsa_bits=min_rsa_bits)
-        self._tokens = _native.TokenCache(token_cache_size)
-        self._reported = threading.Condition()
-        self._reports = 0
-        # Why the last fetch failed ("jwks_unavailable" or "invalid_jwks"), for the 503's code.
-        self._last_failure = "jwks_unavailable"
+    def __init__(self, *, ssl_context: Optional[ssl.SSLContext] = None, user_agent: str = "cryptr-guard") -> None:
+        self.ssl_context = ssl_context if ssl_context is not None else ssl.create_default_context()
+        self.user_agent = user_agent
 
-    # -- the key set --------------------------------------------------------------------------
-
-    def keys(self, *, now: Optional[int] = None) -> _native.KeySet:
-        """The key set to validate against, fetching it if the policy says so; raises
-        ``JwksUnavailable`` (or ``InvalidJwks`` when the issuer's last answer was not a usable
-        JWKS), with ``retry_after``, when none can be had."""
-        seen = self._reports
-        decision, ticket, current = self._policy.poll_current(int(_time()) if now is None else now)
-        return self._keys_after_poll(now, decision, ticket, current, seen)
-
-    def _keys_after_poll(
-        self, now: Optional[int], decision: str, ticket: Optional[int], current: Optional[_native.KeySet], seen: int
-    ) -> _native.KeySet:
-        if current is not None and (decision == "use_current" or decision == "refresh"):
-            if ticket is not None:
-                self._refresh_in_background(ticket, now)
-            return current
-        return self._keys_slow(now, decision, ticket, seen)
-
-    def _keys_slow(self, now: Optional[int], decision: str, ticket: Optional[int], seen: int) -> _native.KeySet:
-        deadline = time.monotonic() + self.timeout + 1
-        for _ in range(8):
-            if decision == "fetch" and ticket is not None:
-                self._fetch(ticket, now)
-            elif decision == "wait":
-                if not self._wait_for_report(seen, deadline):
-                    break
-            elif decision == "refresh" and ticket is not None:
-                self._refresh_in_background(ticket, now)
-            elif decision != "use_current":
-                break
-            seen = self._reports
-            decision, ticket, current = self._policy.poll_current(self._now(now))
-            if current is not None and (decision == "use_current" or decision == "refresh"):
-                if ticket is not None:
-                    self._refresh_in_background(ticket, now)
-                return current
-        raise error_for(self._last_failure, None, self._policy.retry_after(self._now(now)))
-
-    def validate(self, token: Union[str, bytes], validator: _native.Validator, *, now: Optional[int] = None) -> Dict[str, Any]:
-        """Validates ``token`` with ``validator`` against this issuer's keys: the claims, or the
-        ``CryptrGuardError`` of the SPEC code. An unknown ``kid`` triggers at most one refetch
-        (cooldown 30 s), then the token is retried once against the new set."""
-        seen = self._reports
-        decision, ticket, keys = self._policy.poll_current(int(_time()) if now is None else now)
-        if keys is None or decision != "use_current":
-            keys = self._keys_after_poll(now, decision, ticket, keys, seen)
+    def fetch(self, url: str, timeout: float, max_bytes: int) -> FetchOutcome:
+        """GETs ``url``: see the class documentation."""
         try:
-            return validator.validate(token, keys, now=now, cache=self._tokens)
-        except UnknownKey:
-            at = self._now(now)
-            seen = self._reports
-            ticket = self._policy.unknown_key(at)
-            if ticket is not None:
-                self._fetch(ticket, now)
-            elif self._policy.fetch_in_flight(at):
-                self._wait_for_report(seen, time.monotonic() + self.timeout + 1)
-            else:
-                raise
-            fresh = self._policy.current(self._now(now))
-            if fresh is None or fresh.fingerprint == keys.fingerprint:
-                raise
-        return validator.validate(token, fresh, now=now, cache=self._tokens)
-
-    @property
-    def generation(self) -> int:
-        """How many key sets were installed (0: none yet)."""
-        return self._policy.generation
-
-    @property
-    def token_cache(self) -> _native.TokenCache:
-        """The verified-token cache (its ``stats`` for metrics)."""
-        return self._tokens
-
-    # -- internals ----------------------------------------------------------------------------
-
-    @staticmethod
-    def _now(now: Optional[int]) -> int:
-        return int(time.time()) if now is None else now
-
-    def _wait_for_report(self, seen: int, deadline: float) -> bool:
-        """Waits until a fetch is reported after ``seen``; False on timeout."""
-        with self._reported:
-            while self._reports == seen:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return False
-                self._reported.wait(remaining)
-        return True
-
-    def _fetch(self, ticket: int, now: Optional[int]) -> None:
-        """Runs the fetch of ``ticket`` and reports it (always, even on an unexpected error)."""
-        reported = False
+            scheme = urllib.parse.urlsplit(url).scheme.lower()
+        except ValueError:
+            scheme = ""
+        if scheme not in ("http", "https"):
+            log.warning("cryptr_guard: not an http(s) URL, not fetched: %r", url)
+            return "network"
+        deadline = time.monotonic() + timeout
+        attempt = _Attempt(url, deadline, max_bytes, self.ssl_context, self.user_agent)
+        # The exchange runs in a worker so that the deadline also bounds what no socket timeout
+        # covers (name resolution, a server sending one byte at a time).
+        worker = threading.Thread(target=attempt.run, name="cryptr-guard-http", daemon=True)
         try:
-            try:
-                body, cache_control = _http_get(self.jwks_uri, self.timeout, self.max_bytes)
-            except _FetchError as e:
-                log.warning("cryptr_guard: fetching the key set from %s failed: %s", self.jwks_uri, e)
-                self._last_failure = "jwks_unavailable"
-                self._policy.fetch_failed(ticket, self._now(now))
-                reported = True
-                return
-            try:
-                self._policy.fetch_succeeded(ticket, self._now(now), body, cache_control)
-                self._last_failure = "jwks_unavailable"
-            except InvalidJwks as e:
-                self._last_failure = "invalid_jwks"
-                log.warning("cryptr_guard: the key set from %s is unusable: %s", self.jwks_uri, e.description)
-            reported = True
-        finally:
-            if not reported:
-                self._last_failure = "jwks_unavailable"
-                self._policy.fetch_failed(ticket, self._now(now))
-            with self._reported:
-                self._reports += 1
-                self._reported.notify_all()
+            worker.start()
+        except RuntimeError:  # no new thread (the interpreter is shutting down)
+            return "network"
+        worker.join(max(0.0, deadline - time.monotonic()))
+        if worker.is_alive():
+            attempt.abort()
+            log.warning("cryptr_guard: GET %s: no complete response within %s s", url, timeout)
+            return "timeout"
+        if attempt.detail is not None:
+            log.warning("cryptr_guard: GET %s failed: %s", url, attempt.detail)
+        return attempt.outcome
 
-    def _refresh_in_background(self, ticket: int, now: Optional[int]) -> None:
-        thread = threading.Thread(
-            target=self._fetch, args=(ticket, now), name="cryptr-guard-jwks-refresh", daemon=True
-        )
-        thread.start()
+    __call__ = fetch
 
     def __repr__(self) -> str:
-        return f"JwksClient({self.jwks_uri!r}, generation={self.generation})"
+        return f"JwksClient(user_agent={self.user_agent!r})"

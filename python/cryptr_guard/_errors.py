@@ -1,12 +1,18 @@
-"""The exceptions of cryptr_guard: one class per SPEC §3 code, mapped in one place (``ERRORS``).
+"""The exceptions of cryptr_guard: one class per SPEC §3 code, mapped in one place (``ERRORS``),
+and ``SettingError`` for a ``CRYPTR_*`` setting that cannot be used.
 
-The compiled module raises them through :func:`error_for`, the Flask integration through the same
-function; nothing else maps a code to a class.
+The compiled module raises them through :func:`error_for` (and ``SettingError``); nothing else maps
+a code to a class. An exception raised by the compiled module carries the HTTP answer the core
+gives the refusal (``answer``: status, body, headers), so that no layer maps codes to statuses
+again.
 """
 
 from __future__ import annotations
 
-from typing import ClassVar, Dict, Optional, Type
+from typing import TYPE_CHECKING, ClassVar, Dict, Optional, Type
+
+if TYPE_CHECKING:  # the compiled module imports this one: no import of it at run time
+    from ._native import HttpAnswer
 
 __all__ = [
     "CryptrGuardError",
@@ -24,6 +30,7 @@ __all__ = [
     "JwksUnavailable",
     "AuthorizationHeaderMissing",
     "InvalidHeader",
+    "SettingError",
     "ERRORS",
     "error_for",
 ]
@@ -32,20 +39,29 @@ __all__ = [
 class CryptrGuardError(ValueError):
     """A token, key set or request was refused. ``code`` is the SPEC §3 string (stable, the same
     in every language); ``description`` is a human explanation (free to change, never contains
-    token or key material)."""
+    token or key material); ``answer`` is the HTTP answer (SPEC §3 "HTTP mapping") the core gives
+    this refusal, when the compiled module raised it (``http_answer(code)`` otherwise)."""
 
     code: ClassVar[str] = "error"
     default_description: ClassVar[str] = "the token was refused"
 
     description: str
     retry_after: Optional[int]
+    answer: Optional[HttpAnswer]
 
-    def __init__(self, description: Optional[str] = None, *, retry_after: Optional[int] = None) -> None:
+    def __init__(
+        self,
+        description: Optional[str] = None,
+        *,
+        retry_after: Optional[int] = None,
+        answer: Optional[HttpAnswer] = None,
+    ) -> None:
         if description is None:
             description = self.default_description
         super().__init__(description)
         self.description = description
         self.retry_after = retry_after
+        self.answer = answer
 
     def __str__(self) -> str:
         return f"{self.code}: {self.description}"
@@ -136,17 +152,31 @@ class JwksUnavailable(CryptrGuardError):
 
 
 class AuthorizationHeaderMissing(CryptrGuardError):
-    """Host code: the request has no ``Authorization`` header."""
+    """Host code: the request has no ``Authorization`` header (or an empty one)."""
 
     code = "authorization_header_missing"
-    default_description = "Authorization header is expected"
+    default_description = "Authorization header is required"
 
 
 class InvalidHeader(CryptrGuardError):
-    """Host code: the ``Authorization`` header is not ``Bearer <token>``."""
+    """Host code: the ``Authorization`` header is not ``Bearer <token>`` (one token, ASCII spaces),
+    or the request has several."""
 
     code = "invalid_header"
-    default_description = "Authorization header must be Bearer token"
+    default_description = "Wrong Bearer Authorization header syntax"
+
+
+class SettingError(ValueError):
+    """A ``CRYPTR_*`` setting that cannot be used, or settings that cannot work together:
+    ``key`` names the setting, ``problem`` says what is expected (neither holds the value)."""
+
+    key: str
+    problem: str
+
+    def __init__(self, key: str, problem: str) -> None:
+        super().__init__(f"{key}: {problem}")
+        self.key = key
+        self.problem = problem
 
 
 #: Every SPEC §3 code (host codes included) and its exception class: the one mapping.
@@ -171,11 +201,16 @@ ERRORS: Dict[str, Type[CryptrGuardError]] = {
 }
 
 
-def error_for(code: str, description: Optional[str] = None, retry_after: Optional[int] = None) -> CryptrGuardError:
+def error_for(
+    code: str,
+    description: Optional[str] = None,
+    retry_after: Optional[int] = None,
+    answer: Optional[HttpAnswer] = None,
+) -> CryptrGuardError:
     """The exception for a SPEC §3 ``code`` (``CryptrGuardError`` itself for an unknown code)."""
     cls = ERRORS.get(code)
     if cls is None:
-        error = CryptrGuardError(description)
+        error = CryptrGuardError(description, retry_after=retry_after, answer=answer)
         error.code = code  # type: ignore[misc]
         return error
-    return cls(description, retry_after=retry_after)
+    return cls(description, retry_after=retry_after, answer=answer)

@@ -1,4 +1,4 @@
-"""Flask integration: the Cryptr tutorial's ``requires_auth``, on cryptr_guard.
+"""Flask integration: the Cryptr tutorial's ``requires_auth``, on the cryptr_guard core.
 
 >>> from flask import Flask, g
 >>> from cryptr_guard.flask import CryptrGuard, requires_auth
@@ -6,121 +6,86 @@
 >>> app.config.update(CRYPTR_BASE_URL="https://auth.cryptr.eu",
 ...                   CRYPTR_TENANT_DOMAIN="shark-academy",
 ...                   CRYPTR_AUDIENCE="http://localhost:8081")
->>> guard = CryptrGuard(app)
+>>> CryptrGuard(app)  # doctest: +ELLIPSIS
+<cryptr_guard.flask.CryptrGuard object at ...>
 >>> @app.route("/api/v1/courses")
 ... @requires_auth
 ... def courses():
-...     return {"user": g.current_user["sub"]}
+...     return {"user": g.current_user["sub"], "tenant": g.cryptr_token.tenant}
 
-Configuration (``app.config``):
+Configuration: the ``CRYPTR_*`` settings of ``app.config`` (the table ``cryptr_guard.SETTINGS``),
+read and checked once at ``init_app`` by the core: a value that cannot be used raises
+``cryptr_guard.SettingError`` naming the key. Python values become the text the core reads by one
+rule: ``True``/``False`` → ``"true"``/``"false"``, an ``int`` → its digits, a list or tuple → its
+items joined with ``,``, ``None`` → unset. The ``cryptr`` profile applies unless
+``CRYPTR_PROFILE=rfc``: Cryptr v1 tokens, and v3 tokens (``aud: []``, issuer in the header) whose
+client is listed in ``CRYPTR_CLIENT_IDS``. ``CRYPTR_TENANT_DOMAIN`` may list several tenants,
+comma-separated: each is an issuer with its own key set, and a token is checked against the key
+set of its own issuer (SPEC §8).
 
-- ``CRYPTR_BASE_URL``, ``CRYPTR_TENANT_DOMAIN``, ``CRYPTR_AUDIENCE`` (required): the issuer is
-  ``{CRYPTR_BASE_URL}/t/{CRYPTR_TENANT_DOMAIN}``, the key set is fetched from
-  ``{CRYPTR_BASE_URL}/t/{CRYPTR_TENANT_DOMAIN}/.well-known`` as in the tutorial;
-- ``CRYPTR_AUDIENCES`` (optional list): accepted audiences, in addition to ``CRYPTR_AUDIENCE``;
-- ``CRYPTR_LEEWAY`` (seconds, default 0), ``CRYPTR_JWKS_URL`` (overrides the key-set URL),
-  ``CRYPTR_ALLOW_HTTP`` (default False: https only; for tests and local development),
-  ``CRYPTR_TOKEN_CACHE_SIZE`` (verified-token cache entries, default 10000, 0 disables it),
-  ``CRYPTR_JWKS_TIMEOUT`` (seconds, default 5).
+Per request, ``requires_auth`` puts the token's claims (a dict, as in the tutorial) in
+``g.current_user`` and the verified token in ``g.cryptr_token``: its ``issuer``, ``client_id``,
+``tenant`` and ``scopes`` (SPEC §7 derived values, the same for v1 and v3 tokens) and ``claims``.
+``requires_scope`` reads ``scopes`` (v1 ``scp`` and v3 ``scope`` alike).
 
-Errors follow SPEC §3 "HTTP mapping": a JSON body ``{"code", "error", "description"}`` (``code``
-as the tutorial answered it, ``error`` the fine SPEC code), ``WWW-Authenticate`` on every 401,
+Errors are the core's SPEC §3 HTTP answer, byte for byte: the tutorial's JSON body
+``{"code", "description"}`` plus ``"error"`` (the fine code), ``WWW-Authenticate`` on every 401,
 503 with ``Retry-After`` when no key set can be had. The error response is *returned* by the
 decorated view, not raised, so it takes the normal response path: ``flask_cors`` (``CORS(app)``
 or ``@cross_origin``) adds its headers to errors exactly as to successes.
+
+The state of an app (its ``cryptr_guard.Guard``: settings, key sets, caches) lives in
+``app.extensions["cryptr_guard"]``: one ``CryptrGuard`` may serve several apps, each with its own.
 """
 
 from __future__ import annotations
 
 import functools
+import json
 import re
-from contextvars import ContextVar
 from inspect import iscoroutinefunction
-from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple, TypeVar, Union, cast
+from typing import Any, Callable, Optional, TypeVar, Union, cast
 
-from flask import Flask, Response, current_app, g, jsonify, request
+from flask import Flask, Response, current_app, g, request
 
-from ._client import JwksClient
-from ._errors import AuthorizationHeaderMissing, CryptrGuardError, InvalidHeader
-from ._native import Validator
+from ._errors import CryptrGuardError
+from ._native import Guard, Verified, http_answer
 
-__all__ = ["CryptrGuard", "requires_auth", "requires_scope", "token_scopes", "HTTP_MAPPING"]
+__all__ = ["CryptrGuard", "requires_auth", "requires_scope", "current_guard", "error_response", "EXTENSION"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-#: SPEC §3 "HTTP mapping": fine code -> (HTTP status, tutorial-compatible ``code``).
-HTTP_MAPPING: Dict[str, Tuple[int, str]] = {
-    "authorization_header_missing": (401, "authorization_header_missing"),
-    "invalid_header": (401, "invalid_header"),
-    "malformed_token": (401, "invalid_header"),
-    "unsupported_algorithm": (401, "invalid_header"),
-    "invalid_signature": (401, "invalid_header"),
-    "unknown_key": (401, "no_rsa_key"),
-    "token_expired": (401, "token_expired"),
-    "invalid_claim": (401, "invalid_claims"),
-    "missing_claim": (401, "invalid_claims"),
-    "token_not_yet_valid": (401, "invalid_claims"),
-    "invalid_issuer": (401, "invalid_claims"),
-    "invalid_audience": (401, "invalid_claims"),
-    "jwks_unavailable": (503, "jwks_unavailable"),
-    "invalid_jwks": (503, "jwks_unavailable"),
-}
+#: The key of an app's ``Guard`` in ``app.extensions``.
+EXTENSION = "cryptr_guard"
 
-_EXTENSION = "cryptr_guard"
-# RFC 6750 §3: error_description is limited to %x20-21 / %x23-5B / %x5D-7E.
-_NOT_IN_DESCRIPTION = re.compile(r'[^\x20\x21\x23-\x5b\x5d-\x7e]')
+# RFC 6750 §3: a scope value is limited to %x21 / %x23-5B / %x5D-7E.
+_NOT_IN_SCOPE = re.compile(r"[^\x20\x21\x23-\x5b\x5d-\x7e]")
 
 
-def _quoted(text: str) -> str:
-    return _NOT_IN_DESCRIPTION.sub("'", text)
+# The objects behind Flask's context proxies, through the proxies' public accessor: bound once
+# here, so that a request reads each with one call instead of a proxy hop per attribute.
+_app: Callable[[], Flask] = cast(Any, current_app)._get_current_object
+_request: Callable[[], Any] = cast(Any, request)._get_current_object
+_g: Callable[[], Any] = cast(Any, g)._get_current_object
+
+_NOT_SET_UP = "cryptr_guard: CryptrGuard(app) or init_app(app) was not called for this app"
 
 
-def error_response(error: CryptrGuardError) -> Response:
-    """The HTTP answer for ``error`` (SPEC §3 "HTTP mapping")."""
-    status, tutorial_code = HTTP_MAPPING.get(error.code, (401, "invalid_header"))
-    response = jsonify({"code": tutorial_code, "error": error.code, "description": error.description})
-    response.status_code = status
-    if status == 401:
-        response.headers["WWW-Authenticate"] = (
-            f'Bearer error="invalid_token", error_description="{_quoted(error.description)}"'
-        )
-    elif status == 503:
-        response.headers["Retry-After"] = str(max(1, int(error.retry_after or 1)))
-    return response
+def current_guard(app: Optional[Flask] = None) -> Guard:
+    """The ``Guard`` of ``app`` (default: the current app): readiness (``is_ready()``,
+    ``issuers()``), a warm-up (``fetch_due()``, e.g. in a worker's start-up hook)."""
+    target = _app() if app is None else app
+    guard = target.extensions.get(EXTENSION)
+    if guard is None:
+        raise RuntimeError(_NOT_SET_UP)
+    return cast(Guard, guard)
 
 
-def _bearer_token(header: Optional[str]) -> str:
-    """The token of an ``Authorization: Bearer <token>`` header (scheme case-insensitive)."""
-    if header is None:
-        raise AuthorizationHeaderMissing("Authorization header is expected")
-    parts = header.split()
-    if not parts or parts[0].lower() != "bearer":
-        raise InvalidHeader("Authorization header must start with Bearer")
-    if len(parts) == 1:
-        raise InvalidHeader("Token not found")
-    if len(parts) > 2:
-        raise InvalidHeader("Authorization header must be Bearer token")
-    return parts[1]
-
-
-# The request path reads the current app, ``g`` and the WSGI environ from Flask's context variables
-# when this Flask has them (2.2 and later), skipping a ``LocalProxy`` hop per access (about 0.4 µs
-# each); any other Flask, or no context set, takes the public proxies, with their errors.
-try:
-    from flask.globals import _cv_app as _app_ctx_var
-    from flask.globals import _cv_request as _request_ctx_var
-except ImportError:  # pragma: no cover (a Flask without the context variables)
-    _app_ctx_var = cast(Any, ContextVar("cryptr_guard.no_app_ctx"))
-    _request_ctx_var = cast(Any, ContextVar("cryptr_guard.no_request_ctx"))
-
-
-def _request_state() -> Tuple[Flask, Any, Optional[str]]:
-    """The current app, its ``g`` and the request's ``Authorization`` header."""
-    app_ctx = _app_ctx_var.get(None)
-    request_ctx = _request_ctx_var.get(None)
-    if app_ctx is None or request_ctx is None:
-        return current_app._get_current_object(), g._get_current_object(), request.environ.get("HTTP_AUTHORIZATION")  # type: ignore[attr-defined]
-    return app_ctx.app, app_ctx.g, request_ctx.request.environ.get("HTTP_AUTHORIZATION")
+def error_response(error: CryptrGuardError, app: Optional[Flask] = None) -> Response:
+    """The HTTP answer to ``error``, as the core gives it (SPEC §3 "HTTP mapping")."""
+    answer = error.answer if error.answer is not None else http_answer(error.code)
+    response_class = (_app() if app is None else app).response_class
+    return response_class(answer.body, status=answer.status, headers=answer.headers)
 
 
 def _call_view(app: Flask, view: Callable[..., Any], is_async: bool, args: Any, kwargs: Any) -> Any:
@@ -131,145 +96,108 @@ def _call_view(app: Flask, view: Callable[..., Any], is_async: bool, args: Any, 
     return view(*args, **kwargs)
 
 
-def _config_list(value: Any) -> List[str]:
-    if value is None:
-        return []
-    if isinstance(value, str):
-        return [v for v in re.split(r"[,\s]+", value) if v]
-    return [str(v) for v in value]
-
-
-def _config_bool(value: Any) -> bool:
-    if isinstance(value, str):
-        return value.strip().lower() in ("1", "true", "yes", "on")
-    return bool(value)
+def _authenticate(app: Flask) -> Verified:
+    """The current request's verified token (raises ``CryptrGuardError``), also put in ``g``."""
+    guard = app.extensions.get(EXTENSION)
+    if guard is None:
+        raise RuntimeError(_NOT_SET_UP)
+    token: Verified = guard.authenticate(_request().environ.get("HTTP_AUTHORIZATION"))
+    context = _g()
+    context.current_user = token.claims
+    context.cryptr_token = token
+    return token
 
 
 class CryptrGuard:
-    """The Flask extension: ``CryptrGuard(app)`` or ``guard = CryptrGuard(); guard.init_app(app)``."""
+    """The Flask extension: ``CryptrGuard(app)``, or ``ext = CryptrGuard(); ext.init_app(app)``.
 
-    validator: Validator
-    jwks: JwksClient
+    ``fetcher(url, timeout, max_bytes)`` does the HTTP of the key sets (default: a
+    ``cryptr_guard.JwksClient``)."""
 
-    def __init__(self, app: Optional[Flask] = None) -> None:
+    def __init__(self, app: Optional[Flask] = None, *, fetcher: Optional[Callable[..., Any]] = None) -> None:
+        self.fetcher = fetcher
         if app is not None:
             self.init_app(app)
 
     def init_app(self, app: Flask) -> None:
-        config = app.config
-        missing = [k for k in ("CRYPTR_BASE_URL", "CRYPTR_TENANT_DOMAIN", "CRYPTR_AUDIENCE") if not config.get(k)]
-        if missing:
-            raise ValueError(f"cryptr_guard: missing configuration: {', '.join(missing)}")
-        base_url = str(config["CRYPTR_BASE_URL"])
-        tenant = str(config["CRYPTR_TENANT_DOMAIN"])
-        issuer = f"{base_url}/t/{tenant}"
-        audiences = [str(config["CRYPTR_AUDIENCE"])]
-        audiences += [a for a in _config_list(config.get("CRYPTR_AUDIENCES")) if a not in audiences]
-        jwks_url = str(config.get("CRYPTR_JWKS_URL") or f"{issuer}/.well-known")
-        self.validator = Validator(issuer, audiences, leeway=int(config.get("CRYPTR_LEEWAY", 0) or 0))
-        self.jwks = JwksClient(
-            jwks_url,
-            allow_http=_config_bool(config.get("CRYPTR_ALLOW_HTTP", False)),
-            token_cache_size=int(config.get("CRYPTR_TOKEN_CACHE_SIZE", 10000)),
-            timeout=float(config.get("CRYPTR_JWKS_TIMEOUT", 5)),
-        )
-        app.extensions[_EXTENSION] = self
+        """Reads and checks ``app``'s ``CRYPTR_*`` settings (``SettingError`` naming the key) and
+        gives ``app`` its own ``Guard``."""
+        app.extensions[EXTENSION] = Guard(app.config, fetcher=self.fetcher)
 
-    def validate(self, token: Union[str, bytes]) -> Dict[str, Any]:
-        """The claims of ``token``, or the ``CryptrGuardError`` of its SPEC code."""
-        return self.jwks.validate(token, self.validator)
+    def validate(self, token: Union[str, bytes]) -> Any:
+        """The claims of ``token`` for the current app, or the ``CryptrGuardError`` of its refusal."""
+        return current_guard().validate(token)
 
-    def authenticate(self) -> Dict[str, Any]:
-        """The claims of the current request's Bearer token (raises ``CryptrGuardError``)."""
-        return self._authenticate_header(request.environ.get("HTTP_AUTHORIZATION"))
-
-    def _authenticate_header(self, header: Optional[str]) -> Dict[str, Any]:
-        """The claims of the Bearer token of an ``Authorization`` header value (raises
-        ``CryptrGuardError``)."""
-        if header is not None:
-            parts = header.split()
-            if len(parts) == 2 and parts[0].lower() == "bearer":
-                return self.jwks.validate(parts[1], self.validator)
-        return self.validate(_bearer_token(header))
+    def authenticate(self) -> Verified:
+        """The current request's verified token (raises ``CryptrGuardError``)."""
+        return current_guard().authenticate(_request().environ.get("HTTP_AUTHORIZATION"))
 
     def requires_auth(self, view: F) -> F:
-        """Decorator: validates the request's Bearer token and puts its claims in
-        ``g.current_user``; answers the SPEC §3 error response otherwise."""
-        return _protected(view, self)
+        """Decorator: the module's ``requires_auth``."""
+        return requires_auth(view)
 
 
-def _guard(app: Optional[Flask] = None) -> CryptrGuard:
-    guard = (current_app if app is None else app).extensions.get(_EXTENSION)
-    if guard is None:
-        raise RuntimeError("cryptr_guard: CryptrGuard(app) or init_app(app) was not called for this app")
-    return cast(CryptrGuard, guard)
-
-
-def _protected(view: F, guard: Optional[CryptrGuard]) -> F:
-    """``view`` behind ``requires_auth``, with ``guard`` (None: the current app's)."""
+def requires_auth(view: F) -> F:
+    """Decorator, the tutorial's ``@requires_auth``: validates the request's Bearer token with
+    the current app's ``Guard``; ``g.current_user`` (claims) and ``g.cryptr_token`` (the verified
+    token); the SPEC §3 error response otherwise."""
     is_async = iscoroutinefunction(view)
 
+    # The request path, inlined: one call into the core, the claims and the token into g.
     @functools.wraps(view)
     def decorated(*args: Any, **kwargs: Any) -> Any:
-        app, app_g, header = _request_state()
-        current = guard if guard is not None else _guard(app)
+        app = _app()
+        guard = app.extensions.get(EXTENSION)
+        if guard is None:
+            raise RuntimeError(_NOT_SET_UP)
         try:
-            app_g.current_user = current._authenticate_header(header)
+            token = guard.authenticate(_request().environ.get("HTTP_AUTHORIZATION"))
         except CryptrGuardError as error:
-            return error_response(error)
-        return _call_view(app, view, is_async, args, kwargs)
+            return error_response(error, app)
+        context = _g()
+        context.current_user = token.claims
+        context.cryptr_token = token
+        if is_async or type(app).ensure_sync is not Flask.ensure_sync:
+            return app.ensure_sync(view)(*args, **kwargs)
+        return view(*args, **kwargs)
 
     return cast(F, decorated)
 
 
-def requires_auth(view: F) -> F:
-    """Decorator, the tutorial's ``@requires_auth``: uses the app's ``CryptrGuard``."""
-    return _protected(view, None)
-
-
-def token_scopes(claims: Dict[str, Any]) -> List[str]:
-    """The scopes of a token: its ``scp`` (array, or space-separated string) and its ``scope``
-    (space-separated string, or array)."""
-    found: List[str] = []
-    for name in ("scp", "scope"):
-        value = claims.get(name)
-        if isinstance(value, str):
-            found += value.split()
-        elif isinstance(value, list):
-            found += [v for v in value if isinstance(v, str)]
-    return found
+def _insufficient_scope(app: Flask, required: "tuple[str, ...]") -> Response:
+    description = "the token lacks a required scope"
+    body = json.dumps(
+        {"code": "insufficient_scope", "description": description, "error": "insufficient_scope"},
+        separators=(",", ":"),
+    )
+    scope = _NOT_IN_SCOPE.sub("'", " ".join(required))
+    challenge = f'Bearer error="insufficient_scope", error_description="{description}", scope="{scope}"'
+    return app.response_class(
+        body, status=403, headers=[("Content-Type", "application/json"), ("WWW-Authenticate", challenge)]
+    )
 
 
 def requires_scope(*scopes: str) -> Callable[[F], F]:
-    """Decorator factory: the request must carry a valid token holding every scope in
-    ``scopes`` (403 ``insufficient_scope`` otherwise). Authenticates the request itself when
-    ``requires_auth`` has not run before it."""
-    required: Iterable[str] = tuple(scopes)
+    """Decorator factory: the request must carry a valid token whose ``scopes`` (v1 ``scp`` or v3
+    ``scope``) hold every one of ``scopes`` (403 ``insufficient_scope`` otherwise).
+    Authenticates the request itself when ``requires_auth`` has not run before it."""
+    required = tuple(scopes)
 
     def decorator(view: F) -> F:
         is_async = iscoroutinefunction(view)
 
         @functools.wraps(view)
         def decorated(*args: Any, **kwargs: Any) -> Any:
-            app, app_g, header = _request_state()
-            if "current_user" not in app_g:
+            app = _app()
+            token: Optional[Verified] = _g().get("cryptr_token")
+            if token is None:
                 try:
-                    app_g.current_user = _guard(app)._authenticate_header(header)
+                    token = _authenticate(app)
                 except CryptrGuardError as error:
-                    return error_response(error)
-            held = set(token_scopes(app_g.current_user))
-            lacking = [s for s in required if s not in held]
-            if lacking:
-                description = "the token lacks a required scope"
-                response = jsonify(
-                    {"code": "insufficient_scope", "error": "insufficient_scope", "description": description}
-                )
-                response.status_code = 403
-                response.headers["WWW-Authenticate"] = (
-                    f'Bearer error="insufficient_scope", error_description="{description}", '
-                    f'scope="{_quoted(" ".join(required))}"'
-                )
-                return response
+                    return error_response(error, app)
+            held = token.scopes
+            if any(scope not in held for scope in required):
+                return _insufficient_scope(app, required)
             return _call_view(app, view, is_async, args, kwargs)
 
         return cast(F, decorated)

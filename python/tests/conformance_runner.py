@@ -1,8 +1,10 @@
 """The Python conformance runner (tests/vectors/FORMAT.md, "Runner output").
 
 Runs every case of the given vector files or folders through ``cryptr_guard`` (the compiled
-module, as a Python user calls it) and prints one JSON outcome per line. It never reads
-``expect`` or ``valid``. Usage: ``python conformance_runner.py PATH...``.
+module, as a Python user calls it) and prints one JSON outcome per line, with the SPEC §7 derived
+values of every valid token. A group with ``jwks_by_issuer`` holds one key set per issuer and is
+validated the SPEC §8 way (``Validator.verify_by_issuer``). It never reads ``expect`` or
+``valid``. Usage: ``python conformance_runner.py PATH...``.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import json
 import math
 import sys
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional
+from typing import Any, Dict, Iterator, List, Mapping, Union
 
 import cryptr_guard
 from cryptr_guard import CryptrGuardError, KeySet, Validator
@@ -42,22 +44,35 @@ def finite(value: Any) -> bool:
     return True
 
 
-def token_outcome(case: Dict[str, Any], keys: Optional[KeySet], keys_error: Optional[CryptrGuardError]) -> Dict[str, Any]:
+def validator_for(options: Dict[str, Any]) -> Validator:
+    """The validator of a case's options. ``profile``, ``client_ids``, ``required_claims`` and
+    ``max_lifetime`` are passed only when present: absent, the profile's default applies
+    (``max_lifetime: null`` is no bound)."""
+    kwargs: Dict[str, Any] = {
+        "leeway": options["leeway"],
+        "typ": options["typ"],
+        "max_token_len": options["max_token_len"],
+    }
+    for name in ("profile", "client_ids", "required_claims", "max_lifetime"):
+        if name in options:
+            kwargs[name] = options[name]
+    return Validator(options["issuer"], options["audiences"], **kwargs)
+
+
+#: A token group's keys: one set (SPEC §2), or issuer → set (SPEC §8); or why the one set failed.
+Keys = Union[KeySet, Mapping[str, KeySet], CryptrGuardError]
+
+
+def token_outcome(case: Dict[str, Any], keys: Keys) -> Dict[str, Any]:
     name = case["name"]
-    options = case["options"]
-    validator = Validator(
-        options["issuer"],
-        options["audiences"],
-        leeway=options["leeway"],
-        required_claims=options["required_claims"],
-        typ=options["typ"],
-        max_token_len=options["max_token_len"],
-    )
+    validator = validator_for(case["options"])
     try:
-        if keys is None:
-            assert keys_error is not None
-            raise keys_error
-        verified = validator.verify(case["token"], keys, now=case["now"])
+        if isinstance(keys, CryptrGuardError):
+            raise keys
+        if isinstance(keys, KeySet):
+            verified = validator.verify(case["token"], keys, now=case["now"])
+        else:
+            verified = validator.verify_by_issuer(case["token"], keys, now=case["now"])
     except CryptrGuardError as e:
         return {"name": name, "valid": False, "error": e.code}
     claims = verified.claims
@@ -67,21 +82,41 @@ def token_outcome(case: Dict[str, Any], keys: Optional[KeySet], keys_error: Opti
     else:
         # A number beyond binary64 became inf: hand the exact text instead (FORMAT.md).
         out["claims_raw"] = verified.payload.decode("utf-8")
+    out["derived"] = {
+        "issuer": verified.issuer,
+        "client_id": verified.client_id,
+        "tenant": verified.tenant,
+        "scopes": verified.scopes,
+    }
     return out
+
+
+def group_keys(group: Dict[str, Any]) -> Keys:
+    """The key set(s) of a token group, parsed with its key-set options. Under
+    ``jwks_by_issuer``, an issuer whose set is refused has none (its tokens then answer the
+    core's ``jwks_unavailable``, as in the core's runner)."""
+    options = key_set_options(group)
+    if "jwks_by_issuer" in group:
+        sets: Dict[str, KeySet] = {}
+        for issuer, jwks in group["jwks_by_issuer"].items():
+            try:
+                sets[issuer] = KeySet.from_jwks(json.dumps(jwks).encode("utf-8"), **options)
+            except CryptrGuardError:
+                pass
+        return sets
+    document = group["jwks_raw"] if "jwks_raw" in group else json.dumps(group["jwks"])
+    try:
+        return KeySet.from_jwks(document.encode("utf-8"), **options)
+    except CryptrGuardError as e:
+        return e
 
 
 def run_file(path: Path) -> Iterator[Dict[str, Any]]:
     group = json.loads(path.read_text(encoding="utf-8"))
     if "cases" in group:
-        document = group["jwks_raw"] if "jwks_raw" in group else json.dumps(group["jwks"])
-        keys: Optional[KeySet] = None
-        keys_error: Optional[CryptrGuardError] = None
-        try:
-            keys = KeySet.from_jwks(document.encode("utf-8"), **key_set_options(group))
-        except CryptrGuardError as e:
-            keys_error = e
+        keys = group_keys(group)
         for case in group["cases"]:
-            yield token_outcome(case, keys, keys_error)
+            yield token_outcome(case, keys)
     elif "jwks_cases" in group:
         for case in group["jwks_cases"]:
             if "jwks_raw" in case:

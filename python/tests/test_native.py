@@ -155,6 +155,94 @@ def test_validator_options_are_checked() -> None:
         Validator(ISS, AUDIENCE, required_claims=["exp", "colour"])
     with pytest.raises(TypeError):
         Validator(ISS, 5)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="profile"):
+        Validator(ISS, AUDIENCE, profile="oidc")
+    with pytest.raises(ValueError, match="max_lifetime"):
+        Validator(ISS, AUDIENCE, max_lifetime=0)
+    with pytest.raises(ValueError, match="client id"):
+        Validator(ISS, [])
+    with pytest.raises(TypeError):
+        Validator(ISS, AUDIENCE, max_lifetime="forever")  # type: ignore[arg-type]
+    v = Validator(ISS, [], client_ids="c1", profile="cryptr")
+    assert (v.profile, v.client_ids, v.audiences, v.max_lifetime) == ("cryptr", ["c1"], [], 30 * 86400)
+    assert Validator(ISS, AUDIENCE, profile="cryptr", max_lifetime=None).max_lifetime is None
+    assert Validator(ISS, AUDIENCE, max_lifetime=60).max_lifetime == 60
+    assert Validator(ISS, AUDIENCE).max_lifetime is None and Validator(ISS, AUDIENCE).profile == "rfc"
+
+
+def v3_token(key: Key, **extra: Any) -> str:
+    now = int(time.time())
+    payload = {"aud": [], "sub": "u3", "exp": now + 600, "iat": now - 5, "client_id": "c1", "org": "acme",
+               "scope": ["openid", "email"], "jtt": "access", "ver": 3}
+    payload.update(extra)
+    return key.sign(payload, headers={"iss": ISS, "typ": "JWT"})
+
+
+def test_the_cryptr_profile_accepts_v3_tokens_by_client_id(k1: Key) -> None:
+    keys = KeySet.from_jwks(json.dumps({"keys": [k1.jwk]}))
+    token = v3_token(k1)
+    cryptr = Validator(ISS, AUDIENCE, profile="cryptr", client_ids=["c1"])
+    verified = cryptr.verify(token, keys)
+    assert (verified.issuer, verified.client_id, verified.tenant) == (ISS, "c1", "acme")
+    assert verified.scopes == ["openid", "email"]
+    assert verified.claims is verified.claims  # parsed once
+    assert "iss" not in verified.claims and verified.claims["org"] == "acme"
+    with pytest.raises(cryptr_guard.InvalidAudience, match="CRYPTR_CLIENT_IDS"):
+        Validator(ISS, AUDIENCE, profile="cryptr").validate(token, keys)
+    with pytest.raises(cryptr_guard.MissingClaim):  # rfc: no payload iss
+        Validator(ISS, AUDIENCE, client_ids=["c1"]).validate(token, keys)
+    with pytest.raises(cryptr_guard.InvalidClaim):  # an ID token is not an access token
+        cryptr.validate(v3_token(k1, jtt="openid"), keys)
+    # v1: scp as a space-separated string, cid and tnt.
+    v1 = cryptr.verify(k1.sign(claims(scp="a  b", cid="c9", tnt="globex")), keys)
+    assert (v1.client_id, v1.tenant, v1.scopes) == ("c9", "globex", ["a", "b"])
+    # The rfc profile derives no tenant, and no client id from cid.
+    rfc = Validator(ISS, AUDIENCE).verify(k1.sign(claims(scp=["x"], cid="c9", tnt="globex")), keys)
+    assert (rfc.issuer, rfc.client_id, rfc.tenant, rfc.scopes) == (ISS, None, None, ["x"])
+
+
+def test_validate_by_issuer_checks_a_token_against_its_issuers_key_set(k1: Key, k2: Key) -> None:
+    other = "https://auth.example.com/t/globex"
+    sets = {ISS: KeySet.from_jwks(json.dumps({"keys": [k1.jwk]})),
+            other: KeySet.from_jwks(json.dumps({"keys": [k2.jwk]}))}
+    validator = Validator([ISS, other], AUDIENCE, profile="cryptr", client_ids=["c1"])
+    assert validator.verify_by_issuer(v3_token(k1), sets).issuer == ISS
+    assert validator.validate_by_issuer(k2.sign(claims(iss=other)), sets)["iss"] == other
+    with pytest.raises(cryptr_guard.UnknownKey):  # claims globex, signed with acme's key
+        validator.validate_by_issuer(k1.sign(claims(iss=other)), sets)
+    with pytest.raises(cryptr_guard.InvalidIssuer):
+        validator.validate_by_issuer(k1.sign(claims(iss="https://evil")), sets)
+    no_iss = claims()
+    del no_iss["iss"]
+    with pytest.raises(cryptr_guard.MissingClaim):
+        validator.validate_by_issuer(k1.sign(no_iss), sets)
+    with pytest.raises(cryptr_guard.JwksUnavailable):
+        validator.validate_by_issuer(k2.sign(claims(iss=other)), {ISS: sets[ISS]})
+    with pytest.raises(TypeError):
+        validator.validate_by_issuer(v3_token(k1), {ISS: "not a key set"})  # type: ignore[dict-item]
+
+
+def test_exceptions_carry_the_cores_http_answer(k1: Key, k2: Key) -> None:
+    keys = KeySet.from_jwks(json.dumps({"keys": [k1.jwk]}))
+    with pytest.raises(UnknownKey) as info:
+        Validator(ISS, AUDIENCE).validate(k2.sign(claims()), keys)
+    answer = info.value.answer
+    assert answer is not None
+    assert (answer.status, answer.code, answer.error) == (401, "no_rsa_key", "unknown_key")
+    assert json.loads(answer.body) == {"code": "no_rsa_key", "description": info.value.description,
+                                       "error": "unknown_key"}
+    assert answer.headers[0] == ("Content-Type", "application/json")
+    assert answer.www_authenticate is not None and answer.retry_after is None
+    with pytest.raises(InvalidJwks) as jwks:
+        KeySet.from_jwks(b"[]")
+    assert jwks.value.answer is not None and jwks.value.answer.status == 503
+    assert cryptr_guard.http_answer("invalid_jwks").retry_after == 1
+    assert cryptr_guard.http_answer("authorization_header_missing").www_authenticate == "Bearer"
+    assert cryptr_guard.http_answer("token_expired").code == "token_expired"
+    with pytest.raises(ValueError):
+        cryptr_guard.http_answer("no_such_code")
+    # Raised by Python code, an exception has no answer of its own.
+    assert cryptr_guard.InvalidHeader().answer is None
 
 
 def test_required_claims_and_typ(k1: Key) -> None:
@@ -242,25 +330,6 @@ def test_rs256_verify(k1: Key) -> None:
         cryptr_guard.rs256_verify([1], message, signature)  # type: ignore[arg-type]
     with pytest.raises(ValueError):
         cryptr_guard.rs256_verify("{not json", message, signature)
-
-
-def test_key_set_cache_policy_through_python(k1: Key) -> None:
-    policy = _native.KeySetCache()
-    now = 1_700_000_000
-    decision, ticket = policy.poll(now)
-    assert decision == "fetch" and ticket is not None
-    assert policy.poll(now) == ("wait", None)  # one fetch at a time
-    assert policy.fetch_succeeded(ticket, now, json.dumps({"keys": [k1.jwk]}).encode(), "max-age=3600")
-    assert policy.poll(now + 10) == ("use_current", None)
-    current = policy.current(now + 10)
-    assert current is not None and current.kids == ["k1"]
-    ticket = policy.unknown_key(now + 20)
-    assert ticket is not None
-    with pytest.raises(InvalidJwks):
-        policy.fetch_succeeded(ticket, now + 21, b"not json")
-    assert policy.unknown_key(now + 22) is None  # cooling down (and backing off)
-    assert policy.generation == 1
-    assert policy.fetch_failed(12345, now) is False  # a ticket never issued changes nothing
 
 
 def test_unknown_key_is_a_value_error(k1: Key, k2: Key) -> None:

@@ -1,4 +1,6 @@
-"""The conformance runner's own edge: a number beyond binary64 is printed as ``claims_raw``."""
+"""The conformance runner's own edges: a number beyond binary64 is printed as ``claims_raw``;
+options absent take the profile's defaults, ``max_lifetime: null`` is no bound; the runner never
+reads the expectations."""
 
 from __future__ import annotations
 
@@ -36,8 +38,14 @@ def test_huge_numbers_become_inf_and_the_runner_prints_claims_raw(k1: Key) -> No
         "options": {"issuer": "i", "audiences": [AUDIENCE], "leeway": 0,
                     "required_claims": ["exp", "iss", "aud"], "typ": None, "max_token_len": 8192},
     }
-    out = conformance_runner.token_outcome(case, keys, None)
-    assert out == {"name": "t/huge", "valid": True, "kid": "k1", "claims_raw": payload}
+    out = conformance_runner.token_outcome(case, keys)
+    assert out == {
+        "name": "t/huge",
+        "valid": True,
+        "kid": "k1",
+        "claims_raw": payload,
+        "derived": {"issuer": "i", "client_id": None, "tenant": None, "scopes": []},
+    }
     json.dumps(out, allow_nan=False)
 
 
@@ -50,3 +58,23 @@ def test_claims_are_exactly_json_loads_of_the_payload(k1: Key) -> None:
         signature = k1.private.sign(signing_input.encode(), padding.PKCS1v15(), hashes.SHA256())
         token = f"{signing_input}.{b64(signature)}"
         assert Validator("i", AUDIENCE).validate(token, keys) == json.loads(payload)
+
+
+def test_profile_options_absent_take_the_profiles_defaults(k1: Key) -> None:
+    now = int(time.time())
+    keys = KeySet.from_jwks(json.dumps({"keys": [k1.jwk]}))
+    far = k1.sign({"iss": "i", "aud": AUDIENCE, "exp": now + 40 * 86400, "org": "acme", "scope": "a  b"})
+    options = {"issuer": "i", "audiences": [AUDIENCE], "leeway": 0, "typ": None, "max_token_len": 8192}
+    case = {"name": "t/far", "token": far, "now": now, "options": options,
+            "expect": {"valid": True}}  # never read: the outcome is the validator's
+    assert conformance_runner.token_outcome(case, keys)["valid"] is True  # rfc: no max_lifetime
+    cryptr = dict(options, profile="cryptr")
+    assert conformance_runner.token_outcome(dict(case, options=cryptr), keys) == {
+        "name": "t/far", "valid": False, "error": "invalid_claim"}  # cryptr: 30 days
+    unbounded = dict(cryptr, max_lifetime=None)
+    out = conformance_runner.token_outcome(dict(case, options=unbounded), keys)
+    assert out["derived"] == {"issuer": "i", "client_id": None, "tenant": "acme", "scopes": ["a", "b"]}
+    no_aud = k1.sign({"iss": "i", "exp": now + 60, "client_id": "c1"})
+    by_client = dict(cryptr, audiences=[], client_ids=["c1"])
+    out = conformance_runner.token_outcome(dict(case, token=no_aud, options=by_client), keys)
+    assert out["valid"] is True and out["derived"]["client_id"] == "c1"

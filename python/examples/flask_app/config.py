@@ -1,4 +1,9 @@
-"""Configuration of the tutorial app, read from the environment (and .env, via python-dotenv)."""
+"""Configuration of the tutorial app, read from the environment (and .env, via python-dotenv).
+
+Every ``CRYPTR_*`` variable is handed to cryptr_guard as the text it is: the core reads and
+checks each one at start-up (``cryptr_guard.SETTINGS`` lists them), and a value it cannot use
+stops the app with a ``SettingError`` naming the variable.
+"""
 
 import os
 
@@ -9,8 +14,6 @@ load_dotenv()
 CRYPTR_BASE_URL = os.environ.get("CRYPTR_BASE_URL", "https://auth.cryptr.eu")
 CRYPTR_TENANT_DOMAIN = os.environ.get("CRYPTR_TENANT_DOMAIN", "shark-academy")
 CRYPTR_AUDIENCE = os.environ.get("CRYPTR_AUDIENCE", "http://localhost:8081")
-# Optional: key-set URL override, leeway, http for a local issuer, token cache size.
-CRYPTR_JWKS_URL = os.environ.get("CRYPTR_JWKS_URL") or None
-CRYPTR_LEEWAY = int(os.environ.get("CRYPTR_LEEWAY", "0"))
-CRYPTR_ALLOW_HTTP = os.environ.get("CRYPTR_ALLOW_HTTP", "false")
-CRYPTR_TOKEN_CACHE_SIZE = int(os.environ.get("CRYPTR_TOKEN_CACHE_SIZE", "10000"))
+
+# The other settings (CRYPTR_CLIENT_IDS, CRYPTR_LEEWAY, CRYPTR_ALLOW_HTTP, ...), as set.
+globals().update({name: value for name, value in os.environ.items() if name.startswith("CRYPTR_")})
