@@ -12,6 +12,8 @@ pub mod json;
 pub mod jwk;
 pub mod rs256;
 pub mod token;
+#[cfg(feature = "serde")]
+pub mod typed;
 pub mod validator;
 pub mod verified_cache;
 
@@ -20,5 +22,7 @@ pub use claims::{Audience, Claim, Claims, RequiredClaims};
 pub use error::{ConfigError, Error, ErrorKind};
 pub use jwk::{Jwk, KeySet, KeySetOptions, SkipReason, SkippedKey, verify_raw};
 pub use token::Untrusted;
+#[cfg(feature = "serde")]
+pub use typed::ClaimsError;
 pub use validator::{Options, Validator, Verified};
 pub use verified_cache::{TokenCache, TokenKey};
