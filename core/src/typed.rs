@@ -496,6 +496,30 @@ mod tests {
         }
     }
 
+    #[derive(Debug, Deserialize)]
+    struct OnlySub<'a> {
+        sub: &'a str,
+    }
+
+    /// Why serde-json-core is not the validator: it skips unknown values by scanning to the next
+    /// delimiter, so it reads documents the strict reader refuses.
+    #[test]
+    fn serde_json_core_alone_accepts_invalid_json() {
+        for text in [
+            r#"{"a":tru,"sub":"u"}"#,
+            r#"{"a":hello world,"sub":"u"}"#,
+            r#"{"a":01,"sub":"u"}"#,
+            r#"{"a":"x","a":"y","sub":"u"}"#,
+        ] {
+            assert!(
+                crate::json::parse_object(text.as_bytes()).is_err(),
+                "{text}"
+            );
+            let (claims, _) = serde_json_core::from_str::<OnlySub<'_>>(text).unwrap();
+            assert_eq!(claims.sub, "u");
+        }
+    }
+
     /// End to end: a token of the conformance vectors, validated, then read.
     #[test]
     fn verified_token_end_to_end() {
