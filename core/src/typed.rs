@@ -5,9 +5,9 @@
 //! Only a verified payload is deserialized: the core's strict reader ([`crate::json`]) has already
 //! accepted it as RFC 8259 JSON (UTF-8, grammar, escapes, no lone surrogates, depth at most
 //! [`crate::json::MAX_DEPTH`], unique top-level names), and the signature and claims checks have
-//! passed. `serde-json-core` is not a validator (it skips unknown values by scanning to the next
-//! `,`, `}` or `]`, so it accepts invalid JSON); here it only maps already valid JSON onto a type.
-//! Members the type does not name are ignored.
+//! passed. `serde-json-core` is not a validator (it skips an unknown number or literal by scanning
+//! to the next `,`, `}` or `]`, so it accepts invalid JSON such as `{"a":tru}`); here it only maps
+//! already valid JSON onto a type. Members the type does not name are ignored.
 //!
 //! # Limits (serde-json-core 0.7)
 //!
@@ -20,28 +20,29 @@
 //! - **Floats** (`f32`/`f64` fields) go through `core`'s `str::parse::<f64>`, correctly rounded:
 //!   an integer above 2^53 loses precision there. A `null` read into a float field gives `NaN`,
 //!   not an error.
-//! - **Escapes** in strings are decoded into a scratch buffer (256 bytes on the stack for
-//!   [`Verified::deserialize_claims`], the caller's buffer for
+//! - **Escapes** in strings are decoded into a scratch buffer ([`SCRATCH_LEN`] bytes on the stack
+//!   for [`Verified::deserialize_claims`], the caller's buffer for
 //!   [`Verified::deserialize_claims_with_scratch`]); a string without a backslash is not copied.
 //!   - Every string of the payload that contains an escape is decoded, **including the values and
 //!     names of members the type ignores**: one longer than the scratch buffer (decoded) fails the
 //!     whole call with [`ClaimsError::ScratchTooSmall`]. A buffer of `payload().len()` bytes is
 //!     always enough.
 //!   - `\uXXXX` is decoded as one Unicode scalar value; a UTF-16 surrogate pair such as
-//!     `\ud83d\ude00` (valid JSON, accepted by the validator; Python's `json.dumps` writes every
-//!     character outside the BMP this way) is refused, and the whole call fails with
-//!     [`ClaimsError::UnsupportedEscape`], even when the string belongs to an ignored member. The
-//!     same character written as raw UTF-8 is read normally.
+//!     `\ud83d\ude00` (valid JSON, accepted by the validator; Python's `json.dumps`, with its
+//!     default `ensure_ascii`, writes every character outside the BMP this way) is refused, and
+//!     the whole call fails with [`ClaimsError::UnsupportedEscape`], even when the string belongs
+//!     to an ignored member. The same character written as raw UTF-8 is read normally.
 //!   - A borrowed `&'a str` field borrows the payload only if its string has no escape; a string
 //!     with an escape (even `\/`) cannot be borrowed and fails with [`ClaimsError::Mismatch`]. Use
 //!     `heapless::String<N>` for strings that may be escaped.
 //!   - Member names are decoded too, so `"s\u0075b"` is the member `sub`, as the validator reads
 //!     it.
 //! - **Types** that need `deserialize_any` (untagged or internally tagged enums,
-//!   `#[serde(flatten)]`, self-describing values) or bytes are refused with
-//!   [`ClaimsError::UnsupportedType`]. Map keys must be strings (`&str`, `heapless::String<N>`):
-//!   serde-json-core 0.7 reaches `unreachable!()`, a panic, when a map with any other key type
-//!   (integers, `char`, an enum, a newtype) meets a non-empty object.
+//!   `#[serde(flatten)]`, which also need serde's `alloc` feature; self-describing values) or
+//!   bytes (`&[u8]`) are refused with [`ClaimsError::UnsupportedType`]. Map keys must be `&str` or
+//!   `heapless::String<N>`: serde-json-core 0.7 reaches `unreachable!()`, a panic, when a map with
+//!   any other key type (integers, `char`, an enum, a newtype, alloc's `String`) meets a non-empty
+//!   object.
 //! - **Capacities** are checked: a string or array longer than its `heapless` field is
 //!   [`ClaimsError::Mismatch`], never a truncation or a panic.
 //! - Nested objects may repeat a name (only top-level names are unique); a derived struct refuses
