@@ -48,10 +48,20 @@ core_conformance() {
     --vectors tests/vectors -- "core=$out/core.jsonl"
 }
 
+# The core's opt-in `serde` feature (typed claims) is off in the workspace runs: lint it and run
+# its tests (typed.rs's unit tests, tests/typed_claims.rs, the doctests) with the feature on.
+core_serde() {
+  cargo clippy -p cryptr-guard-core --all-targets --features serde -- -D warnings &&
+    cargo test -p cryptr-guard-core --features serde --lib typed:: &&
+    cargo test -p cryptr-guard-core --features serde --test typed_claims &&
+    cargo test -p cryptr-guard-core --features serde --doc
+}
+
 step "setup" setup
 step "cargo fmt --check" cargo fmt --all -- --check
 step "cargo clippy -D warnings" cargo clippy --workspace --all-targets -- -D warnings
 step "cargo test" cargo test --workspace
+step "core feature serde (clippy, typed-claims tests)" core_serde
 step "no_std build + bare-metal link" scripts/baremetal.sh
 step "core conformance runner" core_conformance
 step "C library" run_if_present scripts/test-ffi.sh

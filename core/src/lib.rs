@@ -46,6 +46,8 @@ pub mod jwk;
 pub mod keyset_cache;
 pub mod options;
 pub mod token_cache;
+#[cfg(feature = "serde")]
+pub mod typed;
 pub mod validator;
 
 pub use claims::{Audience, Claim, Claims, HeaderIssuer, RequiredClaims};
@@ -56,4 +58,6 @@ pub use jwk::{Jwk, KeySet, KeySetOptions, SkipReason, SkippedKey, verify_raw};
 pub use keyset_cache::KeySetCache;
 pub use options::{Options, Profile};
 pub use token_cache::{TokenCache, TokenKey};
+#[cfg(feature = "serde")]
+pub use typed::ClaimsError;
 pub use validator::{Validator, Verified};

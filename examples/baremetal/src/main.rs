@@ -1,8 +1,9 @@
 //! The no_std proof of cryptr-guard-core.
 //!
 //! Built for `thumbv7em-none-eabihf`, it is a bare-metal image (vector table, reset handler, a
-//! bump allocator, a panic handler) that parses a JWKS and validates a 4096-bit RS256 token with
-//! the core; `scripts/baremetal.sh` reports its flash (`.text` + `.rodata`). Built for the host,
+//! bump allocator, a panic handler) that parses a JWKS, validates a 4096-bit RS256 token with the
+//! core and reads its `sub` and `scope` claims into `heapless` strings (the core's `serde`
+//! feature); `scripts/baremetal.sh` reports its flash (`.text` + `.rodata`). Built for the host,
 //! the same `run` is measured with a counting allocator: the peak heap of one validation.
 #![cfg_attr(target_os = "none", no_std, no_main)]
 
@@ -11,16 +12,37 @@ extern crate alloc;
 mod fixture;
 
 use cryptr_guard_core::{KeySet, Options, Validator};
+use heapless::String;
+use serde::Deserialize;
 
-/// Parses the key set, then validates the token; returns whether it verified, and the `exp` claim.
+/// The claims read beyond the registered ones, into fixed-capacity strings (no allocation).
+#[derive(Deserialize)]
+struct AppClaims {
+    sub: String<64>,
+    scope: String<64>,
+}
+
+/// What a validation yields: the `exp` claim, and `sub` and `scope`.
+struct Outcome {
+    exp: i64,
+    claims: AppClaims,
+}
+
 fn parse_keys() -> Option<KeySet> {
     KeySet::from_jwks(fixture::JWKS).ok()
 }
 
-fn validate(keys: &KeySet) -> Option<i64> {
-    let validator = Validator::new(Options::new(fixture::ISSUER, fixture::AUDIENCE)).ok()?;
-    let verified = validator.validate(fixture::TOKEN, keys, fixture::NOW).ok()?;
-    verified.claims().exp
+/// Validates the token, then reads its claims; `None` if either fails.
+fn validate(keys: &KeySet) -> Option<Outcome> {
+    let validator = Validator::new(Options::new([fixture::ISSUER], [fixture::AUDIENCE])).ok()?;
+    let verified = validator
+        .validate(fixture::TOKEN, keys, fixture::NOW)
+        .ok()?;
+    let claims = verified.deserialize_claims::<AppClaims>().ok()?;
+    Some(Outcome {
+        exp: verified.claims().exp?,
+        claims,
+    })
 }
 
 #[cfg(target_os = "none")]
@@ -72,13 +94,30 @@ mod bare {
     #[unsafe(no_mangle)]
     static RESET_VECTOR: extern "C" fn() -> ! = reset;
 
+    /// Where the result is kept: the success flag, then `exp` (little-endian), `sub` and `scope`
+    /// (length-prefixed).
+    #[unsafe(no_mangle)]
+    static mut OBSERVED: [u8; 139] = [0; 139];
+
     #[unsafe(no_mangle)]
     extern "C" fn reset() -> ! {
-        let ok = super::parse_keys()
-            .and_then(|keys| super::validate(&keys))
-            .is_some();
+        let outcome = super::parse_keys().and_then(|keys| super::validate(&keys));
+        let out = core::ptr::addr_of_mut!(OBSERVED).cast::<u8>();
+        let mut at = 0;
+        let mut put = |byte: u8| {
+            // SAFETY: `at` stays below 139 (1 + 8 + 2 × (1 + 64) bytes); single-threaded image.
+            unsafe { core::ptr::write_volatile(out.add(at), byte) };
+            at += 1;
+        };
         // Keep the result observable so nothing is optimised away.
-        unsafe { core::ptr::write_volatile(0x2000_0000 as *mut u32, u32::from(ok)) };
+        put(u8::from(outcome.is_some()));
+        if let Some(outcome) = outcome {
+            outcome.exp.to_le_bytes().into_iter().for_each(&mut put);
+            for text in [&outcome.claims.sub, &outcome.claims.scope] {
+                put(text.len() as u8);
+                text.bytes().for_each(&mut put);
+            }
+        }
         loop {}
     }
 }
@@ -116,10 +155,14 @@ fn main() {
     };
     let base = CURRENT.load(Ordering::SeqCst);
     PEAK.store(base, Ordering::SeqCst);
-    let exp = validate(&keys);
+    let outcome = validate(&keys);
     let peak = PEAK.load(Ordering::SeqCst) - base;
-    match exp {
-        Some(exp) => println!("validated a 4096-bit token (exp {exp}); peak heap {peak} bytes"),
+    match outcome {
+        Some(Outcome { exp, claims }) => println!(
+            "validated a 4096-bit token (exp {exp}, sub {:?}, scope {:?}); peak heap {peak} bytes",
+            claims.sub.as_str(),
+            claims.scope.as_str()
+        ),
         None => {
             eprintln!("the fixture's token did not validate");
             std::process::exit(1);
