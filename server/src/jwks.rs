@@ -8,7 +8,8 @@
 
 use std::time::Duration;
 
-use cryptr_guard_core::guard::FetchResult;
+use cryptr_guard_core::guard::{FetchReport, FetchResult};
+use cryptr_guard_core::keyset_cache::FetchReason;
 use reqwest::header::{CACHE_CONTROL, CONTENT_LENGTH};
 
 /// What came of one fetch, owned (the guard's [`FetchResult`] borrows from it).
@@ -128,6 +129,59 @@ impl Fetcher {
             cache_control,
             body,
         }
+    }
+}
+
+/// One log line per fetch, from the guard's report (log target `cryptr_guard_server::jwks`); a
+/// failure carries its cause.
+pub fn log_fetch(
+    issuer: &str,
+    url: &str,
+    reason: FetchReason,
+    report: &FetchReport,
+    fetched: &Fetched,
+) {
+    let skipped = match report {
+        FetchReport::Installed { usable, skipped } => {
+            tracing::info!(
+                issuer,
+                url,
+                ?reason,
+                usable,
+                skipped = skipped.len(),
+                "JWKS fetched"
+            );
+            skipped.as_slice()
+        }
+        FetchReport::NoUsableKey { skipped } => {
+            tracing::warn!(issuer, url, ?reason, report = %report, "JWKS fetched");
+            skipped.as_slice()
+        }
+        FetchReport::Superseded => {
+            tracing::debug!(issuer, url, ?reason, report = %report, "JWKS fetched");
+            &[]
+        }
+        FetchReport::Failed(failure) => {
+            let result = failure.label();
+            match fetched.cause() {
+                Some(cause) => {
+                    tracing::warn!(issuer, url, ?reason, result, error = %failure, cause, "JWKS fetch failed")
+                }
+                None => {
+                    tracing::warn!(issuer, url, ?reason, result, error = %failure, "JWKS fetch failed")
+                }
+            }
+            &[]
+        }
+    };
+    for key in skipped {
+        tracing::info!(
+            issuer,
+            index = key.index,
+            kid = key.kid.as_deref(),
+            reason = key.reason.description(),
+            "JWKS key skipped"
+        );
     }
 }
 

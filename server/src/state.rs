@@ -5,14 +5,14 @@
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::{Duration, Instant};
 
-use cryptr_guard_core::guard::{Fetch, FetchReport, HostConfig, SettingError, Wait};
+use cryptr_guard_core::guard::{Fetch, HostConfig, SettingError, Wait};
 use cryptr_guard_core::{Action, Check, Guard, Rejection, Verified};
 use tokio::sync::watch;
 
 use crate::clock::Clock;
 use crate::config;
 use crate::error::AuthError;
-use crate::jwks::{Fetched, Fetcher};
+use crate::jwks::Fetcher;
 use crate::metrics::Metrics;
 
 /// Where RSA verification runs.
@@ -416,7 +416,7 @@ impl AppState {
                 .issuers
                 .get(index)
                 .map_or("", |slot| slot.issuer.as_str());
-            log_fetch(issuer, &url, reason, &report, &fetched);
+            crate::jwks::log_fetch(issuer, &url, reason, &report, &fetched);
             if let Some(slot) = shared.issuers.get(index) {
                 slot.fetched.send_modify(|n| *n = n.wrapping_add(1));
             }
@@ -431,54 +431,5 @@ async fn wait_for_fetch(wait: Wait, watched: Option<watch::Receiver<u64>>) {
             let _ = tokio::time::timeout(limit, watched.changed()).await;
         }
         None => tokio::time::sleep(limit).await,
-    }
-}
-
-/// One log line per fetch, from the guard's report; a failure carries its cause.
-fn log_fetch(
-    issuer: &str,
-    url: &str,
-    reason: cryptr_guard_core::keyset_cache::FetchReason,
-    report: &FetchReport,
-    fetched: &Fetched,
-) {
-    let skipped = match report {
-        FetchReport::Installed { usable, skipped } => {
-            tracing::info!(
-                issuer,
-                url,
-                ?reason,
-                usable,
-                skipped = skipped.len(),
-                "JWKS fetched"
-            );
-            skipped.as_slice()
-        }
-        FetchReport::NoUsableKey { skipped } => {
-            tracing::warn!(issuer, url, ?reason, report = %report, "JWKS fetched");
-            skipped.as_slice()
-        }
-        FetchReport::Superseded => {
-            tracing::debug!(issuer, url, ?reason, report = %report, "JWKS fetched");
-            &[]
-        }
-        FetchReport::Failed(_) => {
-            match fetched.cause() {
-                Some(cause) => {
-                    tracing::warn!(issuer, url, ?reason, error = %report, cause, "JWKS fetch failed")
-                }
-                None => tracing::warn!(issuer, url, ?reason, error = %report, "JWKS fetch failed"),
-            }
-            &[]
-        }
-    };
-    for key in skipped {
-        tracing::info!(
-            issuer,
-            index = key.index,
-            kid = key.kid.as_deref(),
-            reason = key.reason.description(),
-            "JWKS key skipped"
-        );
     }
 }
