@@ -30,7 +30,7 @@ pub const SERVER_SETTINGS: &[(&str, &str)] = &[
     ),
     (
         "CRYPTR_GUARD_FORWARD_CLAIMS",
-        "claims that /auth copies into X-Auth-Claim-<name> headers, comma-separated (default none)",
+        "claims that /auth copies into X-Auth-Claim-{name} headers, comma-separated (default none)",
     ),
     (
         "CRYPTR_GUARD_BLOCKING_VERIFY",
@@ -408,6 +408,14 @@ mod tests {
         assert!(
             explained.to_string().contains("--allow-http"),
             "{explained}"
+        );
+    }
+
+    #[test]
+    fn the_readme_holds_the_generated_table() {
+        assert!(
+            include_str!("../README.md").contains(&settings_table()),
+            "server/README.md: paste config::settings_table() again"
         );
     }
 
