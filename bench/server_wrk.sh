@@ -45,7 +45,9 @@ RUST_LOG=warn "${prio[@]}" taskset -c 1 "$bin" demo --bind 127.0.0.1:7400 --bits
 pids+=($!)
 for _ in $(seq 1 600); do grep -q "Press Ctrl-C" "$work/demo.txt" 2>/dev/null && break; sleep 0.1; done
 token=$(grep -m1 -o "Authorization: Bearer [^']*" "$work/demo.txt" | sed 's/Authorization: Bearer //')
-export CRYPTR_BASE_URL=http://127.0.0.1:7400 CRYPTR_TENANT_DOMAIN=demo CRYPTR_AUDIENCE=http://localhost:8081
+# The demo prints its configuration (base URL, organizations, audience, client id) on one line.
+# shellcheck disable=SC2046
+export $(grep -m1 '^CRYPTR_BASE_URL=' "$work/demo.txt")
 
 declare -A port url
 add() { # name port path

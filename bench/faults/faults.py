@@ -245,11 +245,19 @@ def http_get(url: str, timeout: float = 2.0) -> tuple[int, str]:
         return 0, ""
 
 
-METRIC = re.compile(r'^(cryptr_guard_[a-z_]+)(?:\{(\w+)="([^"]*)"\})? (\S+)$', re.M)
+METRIC = re.compile(r'^(cryptr_guard_[a-z_]+)(?:\{(.*)\})? (\S+)$', re.M)
+LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
 
 
 def parse_metrics(text: str) -> dict[tuple[str, str], float]:
-    return {(m[1], m[3] or ""): float(m[4]) for m in METRIC.finditer(text)}
+    """(metric, its last label's value) -> value, summed over the other labels (the server
+    labels its per-issuer metrics with `issuer` first; this harness has one issuer)."""
+    out: dict[tuple[str, str], float] = {}
+    for m in METRIC.finditer(text):
+        labels = LABEL.findall(m[2] or "")
+        key = (m[1], labels[-1][1] if labels else "")
+        out[key] = out.get(key, 0.0) + float(m[3])
+    return out
 
 
 class Watcher:

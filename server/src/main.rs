@@ -1,169 +1,165 @@
-//! `cryptr-guard`: parses the configuration, sets up tracing, binds and serves. Everything else
-//! lives in the library (`cryptr_guard_server`).
+//! `cryptr-guard`: parses the command line, sets up tracing, binds and serves. Settings are read
+//! by the library (`cryptr_guard_server::config`, the core's `HostConfig::from_settings`): each
+//! flag only feeds the lookup its environment variable feeds, and wins over it.
 
 use std::io::{Read as _, Write as _};
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
-use cryptr_guard_core::{KeySetOptions, Options, Validator};
-use cryptr_guard_server::check::{self, KeySource};
-use cryptr_guard_server::{AppState, Clock, FetchConfig, Settings, VerifyMode, app, demo};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
+use cryptr_guard_core::guard::{HostConfig, check_url, parse_list};
+use cryptr_guard_server::check::{self, InputError, KeySource};
+use cryptr_guard_server::config::{self, LogFormat, Lookup};
+use cryptr_guard_server::{AppState, Clock, Settings, StartError, app, demo};
 
-/// OAuth2/OIDC RS256 access-token validation for Cryptr-style APIs.
+/// OAuth2/OIDC RS256 access-token validation for Cryptr-style APIs, one or several issuers.
 #[derive(Debug, Parser)]
 #[command(name = "cryptr-guard", version, about)]
 struct Cli {
-    /// Log format (logs go to stderr; filter with RUST_LOG, default `info`).
-    #[arg(
-        long,
-        global = true,
-        env = "CRYPTR_GUARD_LOG_FORMAT",
-        default_value = "pretty"
-    )]
-    log_format: LogFormat,
+    /// Log format, pretty or json (logs go to stderr; level from RUST_LOG, default info)
+    /// [CRYPTR_GUARD_LOG_FORMAT].
+    #[arg(long, global = true)]
+    log_format: Option<String>,
     #[command(subcommand)]
     command: Command,
-}
-
-#[derive(Clone, Copy, Debug, ValueEnum)]
-enum LogFormat {
-    Pretty,
-    Json,
 }
 
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Serve the protected API, the forward-auth endpoint, health, readiness and metrics.
     Serve(ServeArgs),
-    /// Validate one token against a JWKS file or URL (exit 0 valid, 1 refused, 2 usage, 3 no key set).
+    /// Validate one token (exit 0 valid, 1 refused, 2 usage, 3 no key set).
     Check(CheckArgs),
-    /// Start the server with a built-in demo issuer on loopback and print curl commands to try.
+    /// Start the server with a built-in demo issuer of two organizations on loopback and print
+    /// curl commands to try.
     Demo(DemoArgs),
 }
 
-/// Who issues the tokens and for whom (the tutorial's variables).
+/// The `CRYPTR_*` settings as flags. Values are passed as given to the settings reader, which
+/// names the setting in its errors.
 #[derive(Debug, Args)]
-struct IssuerArgs {
-    /// Cryptr base URL, e.g. https://auth.cryptr.eu (issuer = BASE/t/TENANT).
-    #[arg(long, env = "CRYPTR_BASE_URL")]
+struct SettingFlags {
+    /// Cryptr base URL, e.g. https://auth.cryptr.eu [CRYPTR_BASE_URL].
+    #[arg(long, allow_hyphen_values = true)]
     base_url: Option<String>,
-    /// Cryptr tenant domain, e.g. shark-academy.
-    #[arg(long, env = "CRYPTR_TENANT_DOMAIN")]
+    /// Tenant (organization) domains, comma-separated [CRYPTR_TENANT_DOMAIN].
+    #[arg(long, allow_hyphen_values = true)]
     tenant_domain: Option<String>,
-    /// Accepted issuer(s), instead of BASE/t/TENANT (comma-separated).
-    #[arg(long, env = "CRYPTR_GUARD_ISSUER", value_delimiter = ',')]
-    issuer: Vec<String>,
-    /// The API's audience, e.g. http://localhost:8081.
-    #[arg(long, env = "CRYPTR_AUDIENCE")]
+    /// Instead of base URL and tenants: issuers, comma-separated [CRYPTR_ISSUER].
+    #[arg(long, allow_hyphen_values = true)]
+    issuer: Option<String>,
+    /// With --issuer: each issuer's JWKS URL, comma-separated, same order [CRYPTR_JWKS_URL].
+    #[arg(long, allow_hyphen_values = true)]
+    jwks_url: Option<String>,
+    /// Accepted audiences, comma-separated [CRYPTR_AUDIENCE].
+    #[arg(long, allow_hyphen_values = true)]
     audience: Option<String>,
-    /// More accepted audiences (comma-separated).
-    #[arg(long, env = "CRYPTR_GUARD_ALLOWED_AUDIENCES", value_delimiter = ',')]
-    allowed_audiences: Vec<String>,
-    /// Clock skew allowed on exp, nbf and iat, in seconds.
-    #[arg(long, env = "CRYPTR_GUARD_LEEWAY", default_value_t = 0)]
-    leeway: u64,
-    /// Smallest accepted RSA modulus, in bits (1024 to 8192).
-    #[arg(long, env = "CRYPTR_GUARD_MIN_RSA_BITS", default_value_t = 2048)]
-    min_rsa_bits: u32,
-    /// Allow a plain-http JWKS URL (local development and tests only).
-    #[arg(long, env = "CRYPTR_GUARD_ALLOW_HTTP")]
+    /// Older flag: more accepted audiences, added to --audience [CRYPTR_AUDIENCE].
+    #[arg(long, allow_hyphen_values = true)]
+    allowed_audiences: Option<String>,
+    /// Accepted OAuth client ids, comma-separated [CRYPTR_CLIENT_IDS].
+    #[arg(long, allow_hyphen_values = true)]
+    client_ids: Option<String>,
+    /// cryptr (default) or rfc [CRYPTR_PROFILE].
+    #[arg(long, allow_hyphen_values = true)]
+    profile: Option<String>,
+    /// Clock skew allowed on exp, nbf, iat, in seconds [CRYPTR_LEEWAY].
+    #[arg(long, allow_hyphen_values = true)]
+    leeway: Option<String>,
+    /// Furthest an exp may lie in the future, in seconds, or none [CRYPTR_MAX_LIFETIME].
+    #[arg(long, allow_hyphen_values = true)]
+    max_lifetime: Option<String>,
+    /// Claims that must be present, comma-separated [CRYPTR_REQUIRED_CLAIMS].
+    #[arg(long, allow_hyphen_values = true)]
+    required_claims: Option<String>,
+    /// The header typ required, e.g. at+jwt [CRYPTR_TYP].
+    #[arg(long, allow_hyphen_values = true)]
+    typ: Option<String>,
+    /// Longest token accepted, in bytes [CRYPTR_MAX_TOKEN_LEN].
+    #[arg(long, allow_hyphen_values = true)]
+    max_token_len: Option<String>,
+    /// Smallest RSA key accepted, 1024 to 8192 bits [CRYPTR_MIN_RSA_BITS].
+    #[arg(long, allow_hyphen_values = true)]
+    min_rsa_bits: Option<String>,
+    /// Accept plain-http JWKS URLs, for local tests only [CRYPTR_ALLOW_HTTP].
+    #[arg(long)]
     allow_http: bool,
-    /// Timeout of one JWKS fetch, in seconds.
-    #[arg(long, env = "CRYPTR_GUARD_JWKS_TIMEOUT", default_value_t = 5)]
-    jwks_timeout: u64,
-    /// Largest accepted JWKS body, in bytes.
-    #[arg(long, env = "CRYPTR_GUARD_JWKS_MAX_BYTES", default_value_t = 1 << 20)]
-    jwks_max_bytes: usize,
+    /// Hard deadline of one JWKS fetch, 1 to 30 seconds [CRYPTR_JWKS_TIMEOUT].
+    #[arg(long, allow_hyphen_values = true)]
+    jwks_timeout: Option<String>,
+    /// Largest JWKS body accepted, in bytes [CRYPTR_JWKS_MAX_BYTES].
+    #[arg(long, allow_hyphen_values = true)]
+    jwks_max_bytes: Option<String>,
+    /// Verified tokens cached per issuer, 0 disables the cache [CRYPTR_TOKEN_CACHE_SIZE].
+    #[arg(long, allow_hyphen_values = true)]
+    token_cache: Option<String>,
 }
 
-impl IssuerArgs {
-    fn issuers(&self) -> Result<Vec<String>, String> {
-        if !self.issuer.is_empty() {
-            return Ok(self.issuer.clone());
-        }
-        match (&self.base_url, &self.tenant_domain) {
-            (Some(base), Some(tenant)) if !base.is_empty() && !tenant.is_empty() => {
-                Ok(vec![format!("{}/t/{tenant}", base.trim_end_matches('/'))])
-            }
-            _ => Err("set CRYPTR_BASE_URL and CRYPTR_TENANT_DOMAIN (--base-url, --tenant-domain), or --issuer".into()),
-        }
-    }
-
-    fn options(&self) -> Result<Options, String> {
-        let issuers = self.issuers()?;
-        let mut audiences: Vec<String> = self.audience.iter().cloned().collect();
-        audiences.extend(self.allowed_audiences.iter().cloned());
-        audiences.retain(|a| !a.is_empty());
-        if audiences.is_empty() {
-            return Err("set CRYPTR_AUDIENCE (--audience)".into());
-        }
-        Ok(Options::new("", "")
-            .issuers(issuers)
-            .audiences(audiences)
-            .leeway(self.leeway))
-    }
-
-    fn key_set(&self) -> Result<KeySetOptions, String> {
-        KeySetOptions::default()
-            .with_min_rsa_bits(self.min_rsa_bits)
-            .map_err(|e| format!("--min-rsa-bits: {e}"))
-    }
-
-    fn fetch(&self, url: Option<&str>) -> Result<FetchConfig, String> {
-        let url = match url {
-            Some(url) => url.to_string(),
-            None => format!(
-                "{}/.well-known",
-                self.issuers()?.first().cloned().unwrap_or_default()
-            ),
+impl SettingFlags {
+    fn feed<E: Fn(&str) -> Option<String>>(&self, lookup: &mut Lookup<E>) {
+        let audience = match (&self.audience, &self.allowed_audiences) {
+            (Some(a), Some(more)) => Some(format!("{a},{more}")),
+            (a, more) => a.clone().or_else(|| more.clone()),
         };
-        let mut config = FetchConfig::new(url);
-        config.allow_http = self.allow_http;
-        config.timeout = Duration::from_secs(self.jwks_timeout.max(1));
-        config.max_bytes = self.jwks_max_bytes;
-        config.key_set = self.key_set()?;
-        cryptr_guard_server::jwks::check_url(&config.url, config.allow_http)?;
-        Ok(config)
+        let values = [
+            ("CRYPTR_BASE_URL", &self.base_url),
+            ("CRYPTR_TENANT_DOMAIN", &self.tenant_domain),
+            ("CRYPTR_ISSUER", &self.issuer),
+            ("CRYPTR_JWKS_URL", &self.jwks_url),
+            ("CRYPTR_AUDIENCE", &audience),
+            ("CRYPTR_CLIENT_IDS", &self.client_ids),
+            ("CRYPTR_PROFILE", &self.profile),
+            ("CRYPTR_LEEWAY", &self.leeway),
+            ("CRYPTR_MAX_LIFETIME", &self.max_lifetime),
+            ("CRYPTR_REQUIRED_CLAIMS", &self.required_claims),
+            ("CRYPTR_TYP", &self.typ),
+            ("CRYPTR_MAX_TOKEN_LEN", &self.max_token_len),
+            ("CRYPTR_MIN_RSA_BITS", &self.min_rsa_bits),
+            ("CRYPTR_JWKS_TIMEOUT", &self.jwks_timeout),
+            ("CRYPTR_JWKS_MAX_BYTES", &self.jwks_max_bytes),
+            ("CRYPTR_TOKEN_CACHE_SIZE", &self.token_cache),
+        ];
+        for (setting, value) in values {
+            if let Some(value) = value {
+                lookup.flag(setting, value.clone());
+            }
+        }
+        if self.allow_http {
+            lookup.flag("CRYPTR_ALLOW_HTTP", "true");
+        }
     }
 }
 
 #[derive(Debug, Args)]
 struct ServeArgs {
     #[command(flatten)]
-    issuer: IssuerArgs,
-    /// Address to listen on.
-    #[arg(long, env = "CRYPTR_GUARD_BIND", default_value = "127.0.0.1:3000")]
-    bind: SocketAddr,
-    /// JWKS URL (default: ISSUER/.well-known, as the tutorial).
-    #[arg(long, env = "CRYPTR_GUARD_JWKS_URL")]
-    jwks_url: Option<String>,
-    /// Verified-token cache capacity (0 disables it).
-    #[arg(long, env = "CRYPTR_GUARD_TOKEN_CACHE", default_value_t = 10_000)]
-    token_cache: usize,
-    /// Claims the forward-auth endpoint copies into X-Auth-Claim-<name> headers (comma-separated).
-    #[arg(long, env = "CRYPTR_GUARD_FORWARD_CLAIMS", value_delimiter = ',')]
-    forward_claims: Vec<String>,
-    /// Request timeout, in seconds (answered 503).
-    #[arg(long, env = "CRYPTR_GUARD_REQUEST_TIMEOUT", default_value_t = 10)]
-    request_timeout: u64,
-    /// Run RSA verification on tokio's blocking pool instead of inline (see README).
-    #[arg(long, env = "CRYPTR_GUARD_BLOCKING_VERIFY")]
+    settings: SettingFlags,
+    /// Address to listen on (default 127.0.0.1:3000) [CRYPTR_GUARD_BIND].
+    #[arg(long, allow_hyphen_values = true)]
+    bind: Option<String>,
+    /// Worker threads (default: one per core) [CRYPTR_GUARD_WORKERS].
+    #[arg(long, allow_hyphen_values = true)]
+    workers: Option<String>,
+    /// Request timeout in seconds, answered 503 (default 10) [CRYPTR_GUARD_REQUEST_TIMEOUT].
+    #[arg(long, allow_hyphen_values = true)]
+    request_timeout: Option<String>,
+    /// Claims /auth copies into X-Auth-Claim-<name> headers, comma-separated
+    /// [CRYPTR_GUARD_FORWARD_CLAIMS].
+    #[arg(long, allow_hyphen_values = true)]
+    forward_claims: Option<String>,
+    /// Verify signatures on tokio's blocking pool instead of inline [CRYPTR_GUARD_BLOCKING_VERIFY].
+    #[arg(long)]
     blocking_verify: bool,
-    /// Worker threads (default: one per core).
-    #[arg(long, env = "CRYPTR_GUARD_WORKERS")]
-    workers: Option<usize>,
 }
 
 #[derive(Debug, Args)]
 struct CheckArgs {
-    /// The token (default: read from stdin; `-` reads stdin too).
+    /// The token, or a whole Authorization value ("Bearer <token>"); default, or `-`: stdin.
     token: Option<String>,
     #[command(flatten)]
-    issuer: IssuerArgs,
-    /// JWKS file path or http(s) URL (default: ISSUER/.well-known).
+    settings: SettingFlags,
+    /// One key set for the check: a JWKS file or http(s) URL (default: the configured issuers'
+    /// JWKS URLs, fetched as serve fetches them).
     #[arg(long)]
     jwks: Option<String>,
     /// Validate at this instant (seconds since the epoch) instead of now.
@@ -176,9 +172,15 @@ struct DemoArgs {
     /// Loopback address to listen on (port 0 picks a free port).
     #[arg(long, default_value = "127.0.0.1:3000")]
     bind: SocketAddr,
-    /// Size of the demo issuer's RSA key (Cryptr uses 4096).
+    /// Size of the demo issuer's RSA keys, 2048 to 8192 (Cryptr uses 4096).
     #[arg(long, default_value_t = 4096)]
     bits: usize,
+}
+
+/// The process environment; a value that is not UTF-8 is kept (lossily) so that the settings
+/// reader refuses it by name instead of ignoring it.
+fn environment(name: &str) -> Option<String> {
+    std::env::var_os(name).map(|v| v.to_string_lossy().into_owned())
 }
 
 fn init_tracing(format: LogFormat) {
@@ -219,7 +221,7 @@ fn runtime(workers: Option<usize>) -> Result<tokio::runtime::Runtime, String> {
     let mut builder = tokio::runtime::Builder::new_multi_thread();
     builder.enable_all();
     if let Some(workers) = workers {
-        builder.worker_threads(workers.max(1));
+        builder.worker_threads(workers);
     }
     builder.build().map_err(|e| format!("runtime: {e}"))
 }
@@ -230,66 +232,110 @@ fn fail(message: &str) -> ExitCode {
 }
 
 fn serve(args: ServeArgs) -> Result<(), String> {
-    let options = args.issuer.options()?;
-    let mut settings = Settings::new(options, "");
-    settings.fetch = args.issuer.fetch(args.jwks_url.as_deref())?;
-    settings.token_cache = args.token_cache;
-    settings.forward_claims = args
-        .forward_claims
-        .into_iter()
-        .filter(|c| !c.is_empty())
-        .collect();
-    settings.request_timeout = Duration::from_secs(args.request_timeout.max(1));
-    settings.verify_mode = if args.blocking_verify {
-        VerifyMode::BlockingPool
-    } else {
-        VerifyMode::Inline
-    };
-    let jwks_url = settings.fetch.url.clone();
-    let issuers = settings.options.issuer_list().join(", ");
-    runtime(args.workers)?.block_on(async move {
-        let state = AppState::new(settings)?;
-        let listener = tokio::net::TcpListener::bind(args.bind)
+    let mut lookup = Lookup::new(environment);
+    args.settings.feed(&mut lookup);
+    let server_flags = [
+        ("CRYPTR_GUARD_BIND", &args.bind),
+        ("CRYPTR_GUARD_WORKERS", &args.workers),
+        ("CRYPTR_GUARD_REQUEST_TIMEOUT", &args.request_timeout),
+        ("CRYPTR_GUARD_FORWARD_CLAIMS", &args.forward_claims),
+    ];
+    for (setting, value) in server_flags {
+        if let Some(value) = value {
+            lookup.flag(setting, value.clone());
+        }
+    }
+    if args.blocking_verify {
+        lookup.flag("CRYPTR_GUARD_BLOCKING_VERIFY", "true");
+    }
+    let get = |name: &str| lookup.get(name);
+    let explain = |e| lookup.explain(e).to_string();
+    let settings = Settings::from_settings(get).map_err(explain)?;
+    let bind = config::bind(&get).map_err(explain)?;
+    let workers = config::workers(&get).map_err(explain)?;
+    for (old, current) in lookup.shadowed_aliases() {
+        tracing::warn!("{old} is ignored: {current} is set too (it is the current name)");
+    }
+    runtime(workers)?.block_on(async move {
+        let state = AppState::new(settings).map_err(|e| match e {
+            StartError::Setting(e) => explain(e),
+            other => other.to_string(),
+        })?;
+        let listener = tokio::net::TcpListener::bind(bind)
             .await
-            .map_err(|e| format!("cannot listen on {}: {e}", args.bind))?;
+            .map_err(|e| format!("cannot listen on {bind}: {e}"))?;
         let local = listener.local_addr().map_err(|e| e.to_string())?;
-        tracing::info!(address = %local, issuer = %issuers, jwks = %jwks_url, "cryptr-guard serving");
-        state.warm_up();
+        for (issuer, jwks_url) in state.issuers() {
+            tracing::info!(issuer, jwks = jwks_url, "issuer configured");
+        }
+        tracing::info!(address = %local, "cryptr-guard serving");
+        state.spawn_refresher();
         cryptr_guard_server::serve(listener, app(state), shutdown_signal())
             .await
             .map_err(|e| format!("server: {e}"))
     })
 }
 
+/// Stands for the JWKS URLs when `check --jwks` gives the key set: the settings reader wants one
+/// per issuer, and with `--jwks` none is fetched.
+const UNUSED_JWKS_URL: &str = "https://jwks.invalid/given-by-the-jwks-flag";
+
 fn run_check(args: CheckArgs) -> Result<u8, String> {
-    let validator = Validator::new(args.issuer.options()?).map_err(|e| e.to_string())?;
-    let key_set = args.issuer.key_set()?;
-    let source = match args.jwks.as_deref() {
-        Some(s) if s.starts_with("http://") || s.starts_with("https://") => {
-            KeySource::Url(args.issuer.fetch(Some(s))?)
-        }
-        Some(path) => KeySource::File(PathBuf::from(path)),
-        None => KeySource::Url(args.issuer.fetch(None)?),
-    };
-    let token = match args.token {
-        Some(token) if token != "-" => token.into_bytes(),
+    let input = match &args.token {
+        Some(token) if token != "-" => token.clone().into_bytes(),
         _ => {
             let mut input = Vec::new();
             std::io::stdin()
                 .read_to_end(&mut input)
                 .map_err(|e| format!("reading the token from stdin: {e}"))?;
-            input.trim_ascii().to_vec()
+            input
         }
     };
+    let token = match check::token_of(&input) {
+        Ok(token) => token,
+        Err(InputError::Empty) => {
+            return Err("no token: give it as the first argument or on stdin".into());
+        }
+        Err(InputError::Header(rejection)) => {
+            eprintln!(
+                "{}: {} (the input was read as an Authorization header value)",
+                rejection.code(),
+                rejection.description()
+            );
+            return Ok(check::EXIT_REFUSED);
+        }
+    };
+    let mut lookup = Lookup::new(environment);
+    args.settings.feed(&mut lookup);
+    let source = args.jwks.as_deref().map(KeySource::parse);
+    if source.is_some()
+        && lookup.get("CRYPTR_JWKS_URL").is_none()
+        && let Some(issuers) = lookup.get("CRYPTR_ISSUER")
+    {
+        let unused = vec![UNUSED_JWKS_URL; parse_list(&issuers).len()].join(",");
+        lookup.flag("CRYPTR_JWKS_URL", unused);
+    }
+    let host = HostConfig::from_settings(|name| lookup.get(name))
+        .map_err(|e| lookup.explain(e).to_string())?;
+    if let Some(KeySource::Url(url)) = &source {
+        check_url(url, host.settings.allow_http).map_err(|e| {
+            let mut message = format!("--jwks: {}", e.0);
+            if e.0.contains("plain http") {
+                message.push_str(" (set CRYPTR_ALLOW_HTTP=1, or --allow-http, for local tests)");
+            }
+            message
+        })?;
+    }
     let now = args.now.unwrap_or_else(|| Clock::System.now());
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| format!("runtime: {e}"))?;
-    Ok(runtime.block_on(check::run(&token, &source, &key_set, &validator, now)))
+    Ok(runtime.block_on(check::run(token, source.as_ref(), host, now)))
 }
 
 fn run_demo(args: DemoArgs) -> Result<(), String> {
+    demo::check_bits(args.bits)?;
     if !args.bind.ip().is_loopback() {
         return Err(format!(
             "the demo listens on loopback only, not on {}",
@@ -302,7 +348,7 @@ fn run_demo(args: DemoArgs) -> Result<(), String> {
             .map_err(|e| format!("cannot listen on {}: {e}", args.bind))?;
         let local = listener.local_addr().map_err(|e| e.to_string())?;
         let bits = args.bits;
-        eprintln!("cryptr-guard demo: generating a {bits}-bit RSA key…");
+        eprintln!("cryptr-guard demo: generating two {bits}-bit RSA keys…");
         let demo =
             tokio::task::spawn_blocking(move || demo::setup(local, bits, Clock::System.now()))
                 .await
@@ -312,6 +358,7 @@ fn run_demo(args: DemoArgs) -> Result<(), String> {
         let _ = out.write_all(demo.instructions.as_bytes());
         let _ = out.flush();
         drop(out);
+        demo.state.spawn_refresher();
         cryptr_guard_server::serve(listener, demo.router, shutdown_signal())
             .await
             .map_err(|e| format!("server: {e}"))
@@ -319,8 +366,22 @@ fn run_demo(args: DemoArgs) -> Result<(), String> {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    init_tracing(cli.log_format);
+    let help = config::settings_help();
+    let command = Cli::command()
+        .mut_subcommand("serve", |c| c.after_long_help(help.clone()))
+        .mut_subcommand("check", |c| c.after_long_help(help.clone()));
+    let cli = match Cli::from_arg_matches(&command.get_matches()) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    let mut lookup = Lookup::new(environment);
+    if let Some(format) = &cli.log_format {
+        lookup.flag("CRYPTR_GUARD_LOG_FORMAT", format.clone());
+    }
+    match config::log_format(&|name: &str| lookup.get(name)) {
+        Ok(format) => init_tracing(format),
+        Err(e) => return fail(&lookup.explain(e).to_string()),
+    }
     match cli.command {
         Command::Serve(args) => match serve(args) {
             Ok(()) => ExitCode::SUCCESS,

@@ -1,8 +1,12 @@
-//! Prometheus text-format metrics, kept with atomics (no registry dependency).
+//! Prometheus text-format metrics, kept with atomics (no registry dependency). Labels come from
+//! configuration only (the configured issuers, the SPEC codes, the fetch results): never from a
+//! token, so a client cannot grow the label set.
 
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
+
+use crate::state::IssuerReport;
 
 /// Every outcome of an authentication: `ok` or a fine SPEC §3 code.
 pub const OUTCOMES: [&str; 15] = [
@@ -23,13 +27,15 @@ pub const OUTCOMES: [&str; 15] = [
     "jwks_unavailable",
 ];
 
-/// Every result of a JWKS fetch.
-pub const FETCH_RESULTS: [&str; 6] = [
+/// Every label of a fetch report (`FetchReport::label`).
+pub const FETCH_RESULTS: [&str; 8] = [
     "ok",
+    "no_usable_key",
+    "superseded",
     "http_status",
     "timeout",
-    "network",
     "too_large",
+    "network",
     "invalid_jwks",
 ];
 
@@ -42,10 +48,11 @@ pub const LATENCY_BUCKETS: [f64; 12] = [
 #[derive(Debug, Default)]
 pub struct Metrics {
     outcomes: [AtomicU64; OUTCOMES.len()],
-    fetches: [AtomicU64; FETCH_RESULTS.len()],
     buckets: [AtomicU64; LATENCY_BUCKETS.len()],
     latency_count: AtomicU64,
     latency_sum_ns: AtomicU64,
+    /// Per configured issuer, in configuration order.
+    fetches: Vec<[AtomicU64; FETCH_RESULTS.len()]>,
 }
 
 fn bump(counter: Option<&AtomicU64>) {
@@ -54,19 +61,30 @@ fn bump(counter: Option<&AtomicU64>) {
     }
 }
 
+/// A label value in the Prometheus text format.
+fn label(value: &str) -> String {
+    value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
 impl Metrics {
-    /// Counts one outcome without timing it (a refusal decided before validation).
-    pub fn outcome(&self, outcome: &str) {
+    /// Counters for `issuers` configured issuers.
+    pub fn new(issuers: usize) -> Metrics {
+        Metrics {
+            fetches: (0..issuers).map(|_| Default::default()).collect(),
+            ..Metrics::default()
+        }
+    }
+
+    /// Counts one authentication with its outcome (`ok` or a SPEC code) and duration.
+    pub fn authentication(&self, outcome: &str, elapsed: Duration) {
         let index = OUTCOMES
             .iter()
             .position(|o| *o == outcome)
             .unwrap_or(OUTCOMES.len() - 1);
         bump(self.outcomes.get(index));
-    }
-
-    /// Counts one authentication with its outcome and duration.
-    pub fn authentication(&self, outcome: &str, elapsed: Duration) {
-        self.outcome(outcome);
         let seconds = elapsed.as_secs_f64();
         if let Some(bucket) = LATENCY_BUCKETS.iter().position(|b| seconds <= *b) {
             bump(self.buckets.get(bucket));
@@ -76,29 +94,39 @@ impl Metrics {
         self.latency_sum_ns.fetch_add(nanos, Ordering::Relaxed);
     }
 
-    /// Counts one JWKS fetch with its result (one of [`FETCH_RESULTS`]).
-    pub fn fetch(&self, result: &str) {
-        if let Some(index) = FETCH_RESULTS.iter().position(|r| *r == result) {
-            bump(self.fetches.get(index));
+    /// Counts one fetch of issuer `issuer` (its index) with its report's label.
+    pub fn fetch(&self, issuer: usize, result: &str) {
+        if let (Some(counters), Some(index)) = (
+            self.fetches.get(issuer),
+            FETCH_RESULTS.iter().position(|r| *r == result),
+        ) {
+            bump(counters.get(index));
         }
     }
 
-    /// The number of fetches with this result so far.
+    /// The number of fetches with this result so far, all issuers together.
     pub fn fetches(&self, result: &str) -> u64 {
-        FETCH_RESULTS
+        let Some(index) = FETCH_RESULTS.iter().position(|r| *r == result) else {
+            return 0;
+        };
+        self.fetches
             .iter()
-            .position(|r| *r == result)
-            .and_then(|i| self.fetches.get(i))
-            .map_or(0, |c| c.load(Ordering::Relaxed))
+            .filter_map(|counters| counters.get(index))
+            .map(|c| c.load(Ordering::Relaxed))
+            .sum()
     }
 
     /// The number of fetches so far, whatever their result.
     pub fn fetches_total(&self) -> u64 {
-        self.fetches.iter().map(|c| c.load(Ordering::Relaxed)).sum()
+        self.fetches
+            .iter()
+            .flatten()
+            .map(|c| c.load(Ordering::Relaxed))
+            .sum()
     }
 
-    /// Renders the counters (plus the gauges given by the caller) in the Prometheus text format.
-    pub fn render(&self, gauges: &Gauges) -> String {
+    /// Renders the counters and the issuers' state in the Prometheus text format.
+    pub fn render(&self, ready: bool, issuers: &[IssuerReport]) -> String {
         let mut out = String::with_capacity(4096);
         let _ = writeln!(
             out,
@@ -135,60 +163,115 @@ impl Metrics {
         );
         let _ = writeln!(
             out,
-            "# HELP cryptr_guard_jwks_fetches_total JWKS fetches by result.\n\
-             # TYPE cryptr_guard_jwks_fetches_total counter"
+            "# HELP cryptr_guard_ready Whether every configured issuer is ready.\n\
+             # TYPE cryptr_guard_ready gauge\n\
+             cryptr_guard_ready {}",
+            u8::from(ready)
         );
-        for (name, counter) in FETCH_RESULTS.iter().zip(&self.fetches) {
-            let _ = writeln!(
-                out,
-                "cryptr_guard_jwks_fetches_total{{result=\"{name}\"}} {}",
-                counter.load(Ordering::Relaxed)
-            );
-        }
         let _ = writeln!(
             out,
-            "# HELP cryptr_guard_token_cache_hits_total Verified-token cache hits.\n\
-             # TYPE cryptr_guard_token_cache_hits_total counter\n\
-             cryptr_guard_token_cache_hits_total {}\n\
-             # HELP cryptr_guard_token_cache_misses_total Verified-token cache misses.\n\
-             # TYPE cryptr_guard_token_cache_misses_total counter\n\
-             cryptr_guard_token_cache_misses_total {}\n\
-             # HELP cryptr_guard_token_cache_entries Verified tokens cached.\n\
-             # TYPE cryptr_guard_token_cache_entries gauge\n\
-             cryptr_guard_token_cache_entries {}\n\
-             # HELP cryptr_guard_jwks_ready Whether a usable key set is loaded.\n\
-             # TYPE cryptr_guard_jwks_ready gauge\n\
-             cryptr_guard_jwks_ready {}\n\
-             # HELP cryptr_guard_jwks_generation Key sets installed so far.\n\
-             # TYPE cryptr_guard_jwks_generation gauge\n\
-             cryptr_guard_jwks_generation {}\n\
-             # HELP cryptr_guard_jwks_consecutive_failures Failed fetches since the last success.\n\
-             # TYPE cryptr_guard_jwks_consecutive_failures gauge\n\
-             cryptr_guard_jwks_consecutive_failures {}",
-            gauges.cache_hits,
-            gauges.cache_misses,
-            gauges.cache_entries,
-            u8::from(gauges.ready),
-            gauges.generation,
-            gauges.consecutive_failures,
+            "# HELP cryptr_guard_jwks_fetches_total JWKS fetches by configured issuer and result.\n\
+             # TYPE cryptr_guard_jwks_fetches_total counter"
         );
+        for (report, counters) in issuers.iter().zip(&self.fetches) {
+            let issuer = label(&report.issuer);
+            for (result, counter) in FETCH_RESULTS.iter().zip(counters) {
+                let _ = writeln!(
+                    out,
+                    "cryptr_guard_jwks_fetches_total{{issuer=\"{issuer}\",result=\"{result}\"}} {}",
+                    counter.load(Ordering::Relaxed)
+                );
+            }
+        }
+        type Gauge = fn(&IssuerReport) -> u64;
+        let gauges: [(&str, &str, &str, Gauge); 7] = [
+            (
+                "cryptr_guard_jwks_ready",
+                "gauge",
+                "Whether the issuer's key set is usable and holds a usable key.",
+                |r| u64::from(r.ready),
+            ),
+            (
+                "cryptr_guard_jwks_generation",
+                "gauge",
+                "Key sets installed so far.",
+                |r| r.generation,
+            ),
+            (
+                "cryptr_guard_jwks_consecutive_failures",
+                "gauge",
+                "Failed fetches since the last success.",
+                |r| u64::from(r.consecutive_failures),
+            ),
+            (
+                "cryptr_guard_jwks_usable_keys",
+                "gauge",
+                "Usable keys in the current key set.",
+                |r| r.usable_keys as u64,
+            ),
+            (
+                "cryptr_guard_token_cache_hits_total",
+                "counter",
+                "Verified-token cache hits.",
+                |r| r.cache_hits,
+            ),
+            (
+                "cryptr_guard_token_cache_misses_total",
+                "counter",
+                "Verified-token cache misses.",
+                |r| r.cache_misses,
+            ),
+            (
+                "cryptr_guard_token_cache_entries",
+                "gauge",
+                "Verified tokens cached.",
+                |r| r.cached_tokens as u64,
+            ),
+        ];
+        for (name, kind, help, value) in gauges {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+            for report in issuers {
+                let _ = writeln!(
+                    out,
+                    "{name}{{issuer=\"{}\"}} {}",
+                    label(&report.issuer),
+                    value(report)
+                );
+            }
+        }
         out
     }
 }
 
-/// Values read from the caches when rendering.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct Gauges {
-    /// Token-cache hits.
-    pub cache_hits: u64,
-    /// Token-cache misses.
-    pub cache_misses: u64,
-    /// Token-cache entries.
-    pub cache_entries: usize,
-    /// A usable key set is loaded.
-    pub ready: bool,
-    /// Key-set generation.
-    pub generation: u64,
-    /// Consecutive failed fetches.
-    pub consecutive_failures: u32,
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_are_escaped_and_unknown_results_ignored() {
+        let metrics = Metrics::new(1);
+        metrics.fetch(0, "ok");
+        metrics.fetch(0, "not a label");
+        metrics.fetch(7, "ok");
+        let report = IssuerReport {
+            issuer: "https://a\"b\\c".into(),
+            ready: true,
+            generation: 1,
+            consecutive_failures: 0,
+            fetch_in_flight: false,
+            usable_keys: 2,
+            cached_tokens: 0,
+            cache_hits: 0,
+            cache_misses: 0,
+        };
+        let text = metrics.render(true, &[report]);
+        assert!(
+            text.contains(
+                "cryptr_guard_jwks_fetches_total{issuer=\"https://a\\\"b\\\\c\",result=\"ok\"} 1"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("cryptr_guard_jwks_usable_keys{issuer=\"https://a\\\"b\\\\c\"} 2"));
+        assert_eq!(metrics.fetches_total(), 1);
+    }
 }

@@ -20,13 +20,26 @@ fn temp_file(name: &str, content: &str) -> std::path::PathBuf {
     path
 }
 
+/// The binary with no `CRYPTR_*` variable from the caller's environment.
+fn command() -> Command {
+    let mut command = Command::new(BIN);
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("CRYPTR_") {
+            command.env_remove(name);
+        }
+    }
+    command
+}
+
 fn check(args: &[&str], stdin: Option<&str>) -> (i32, String, String) {
-    let mut child = Command::new(BIN)
+    check_env(args, stdin, &[])
+}
+
+fn check_env(args: &[&str], stdin: Option<&str>, env: &[(&str, &str)]) -> (i32, String, String) {
+    let mut child = command()
         .arg("check")
         .args(args)
-        .env_remove("CRYPTR_BASE_URL")
-        .env_remove("CRYPTR_TENANT_DOMAIN")
-        .env_remove("CRYPTR_AUDIENCE")
+        .envs(env.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -156,7 +169,7 @@ fn check_exit_codes() {
     assert_eq!(code, 2);
     assert!(err.contains("CRYPTR_BASE_URL"), "{err}");
     let (code, _, err) = run(with(&[&good, "--jwks", "http://127.0.0.1:9/jwks"]), None);
-    assert_eq!(code, 2, "plain http refused without --allow-http");
+    assert_eq!(code, 2, "plain http refused without --allow-http: {err}");
     assert!(err.contains("--allow-http"), "{err}");
     let (code, _, _) = run(with(&["--bogus"]), None);
     assert_eq!(code, 2);
@@ -164,35 +177,239 @@ fn check_exit_codes() {
 
 #[test]
 fn serve_refuses_a_bad_configuration_with_a_clear_message() {
-    let out = Command::new(BIN)
+    let out = command()
         .args(["serve", "--bind", "127.0.0.1:0"])
-        .env_remove("CRYPTR_BASE_URL")
-        .env_remove("CRYPTR_TENANT_DOMAIN")
-        .env_remove("CRYPTR_AUDIENCE")
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("CRYPTR_BASE_URL"));
-    let out = Command::new(BIN)
+    let out = command()
         .args([
             "serve",
             "--bind",
             "127.0.0.1:0",
+            "--issuer",
+            "https://auth.cryptr.eu/t/shark-academy",
             "--jwks-url",
             "http://127.0.0.1:9/jwks",
         ])
-        .env("CRYPTR_BASE_URL", "https://auth.cryptr.eu")
-        .env("CRYPTR_TENANT_DOMAIN", "shark-academy")
         .env("CRYPTR_AUDIENCE", AUDIENCE)
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("--allow-http"));
-    let out = Command::new(BIN)
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--jwks-url (CRYPTR_JWKS_URL)") && err.contains("--allow-http"),
+        "{err}"
+    );
+    let out = command()
         .args(["demo", "--bind", "0.0.0.0:0"])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2), "the demo is loopback only");
+}
+
+/// `serve` with the demo's configuration plus `env`, refused before binding: the message.
+fn serve_refused(args: &[&str], env: &[(&str, &str)]) -> String {
+    let out = command()
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .args(args)
+        .env("CRYPTR_BASE_URL", "https://auth.cryptr.eu")
+        .env("CRYPTR_TENANT_DOMAIN", "shark-academy,blue-whale")
+        .env("CRYPTR_AUDIENCE", AUDIENCE)
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    err
+}
+
+#[test]
+fn settings_errors_name_the_variable_or_the_flag_the_user_set() {
+    type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], &'a str);
+    let cases: [Case; 9] = [
+        (
+            &[],
+            &[("CRYPTR_GUARD_JWKS_TIMEOUT", "0")],
+            "CRYPTR_GUARD_JWKS_TIMEOUT (the older name of CRYPTR_JWKS_TIMEOUT): ",
+        ),
+        (
+            &[],
+            &[("CRYPTR_JWKS_TIMEOUT", "0")],
+            "CRYPTR_JWKS_TIMEOUT: ",
+        ),
+        (
+            &[],
+            &[("CRYPTR_GUARD_WORKERS", "0")],
+            "CRYPTR_GUARD_WORKERS: ",
+        ),
+        (
+            &["--workers", "0"],
+            &[],
+            "--workers (CRYPTR_GUARD_WORKERS): ",
+        ),
+        (
+            &[],
+            &[("CRYPTR_GUARD_REQUEST_TIMEOUT", "0")],
+            "CRYPTR_GUARD_REQUEST_TIMEOUT: ",
+        ),
+        (
+            &[],
+            &[("CRYPTR_GUARD_LEEWAY", "-5")],
+            "CRYPTR_GUARD_LEEWAY (the older name of CRYPTR_LEEWAY): ",
+        ),
+        (&["--leeway", "-5"], &[], "--leeway (CRYPTR_LEEWAY): "),
+        (
+            &[],
+            &[("CRYPTR_GUARD_ALLOW_HTTP", "maybe")],
+            "CRYPTR_GUARD_ALLOW_HTTP (the older name of CRYPTR_ALLOW_HTTP): must be a boolean",
+        ),
+        (
+            &[],
+            &[("CRYPTR_GUARD_BLOCKING_VERIFY", "2")],
+            "CRYPTR_GUARD_BLOCKING_VERIFY: must be a boolean",
+        ),
+    ];
+    for (args, env, expected) in cases {
+        let err = serve_refused(args, env);
+        assert!(
+            err.starts_with(&format!("cryptr-guard: {expected}")),
+            "{args:?} {env:?}: {err}"
+        );
+        assert!(
+            !err.contains("invalid digit") && !err.contains("-5"),
+            "{err}"
+        );
+    }
+    let err = serve_refused(&[], &[("CRYPTR_GUARD_LOG_FORMAT", "xml")]);
+    assert!(err.contains("CRYPTR_GUARD_LOG_FORMAT"), "{err}");
+}
+
+#[test]
+fn a_boolean_variable_takes_every_spelling_of_the_shared_rule() {
+    // CRYPTR_GUARD_ALLOW_HTTP=1 allows the plain-http JWKS URL: the fetch itself then fails
+    // (nothing listens), exit 3, with its cause.
+    let good = token(&keys()[0], &claims(T0));
+    let now = T0.to_string();
+    for value in ["1", "true", "YES", " on "] {
+        let (code, _, err) = check_env(
+            &[
+                &good,
+                "--issuer",
+                ISSUER,
+                "--audience",
+                AUDIENCE,
+                "--jwks-url",
+                "http://127.0.0.1:9/jwks",
+                "--now",
+                &now,
+            ],
+            None,
+            &[("CRYPTR_GUARD_ALLOW_HTTP", value)],
+        );
+        assert_eq!(code, 3, "{value}: {err}");
+        assert!(
+            err.to_ascii_lowercase().contains("refused"),
+            "no cause: {err}"
+        );
+    }
+}
+
+#[test]
+fn serve_logs_a_failed_fetch_with_its_cause() {
+    let mut child = command()
+        .args([
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--issuer",
+            ISSUER,
+            "--jwks-url",
+            "http://127.0.0.1:9/jwks",
+            "--audience",
+            AUDIENCE,
+            "--allow-http",
+        ])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (send, receive) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            if line.contains("JWKS fetch failed") {
+                let _ = send.send(line);
+                break;
+            }
+        }
+    });
+    let line = receive.recv_timeout(Duration::from_secs(20));
+    let _ = child.kill();
+    let _ = child.wait();
+    let line = line.expect("no failed fetch logged at start-up");
+    assert!(line.contains(ISSUER), "{line}");
+    assert!(
+        line.to_ascii_lowercase().contains("connection refused"),
+        "{line}"
+    );
+}
+
+#[test]
+fn demo_refuses_key_sizes_serve_would_not_accept_before_any_work() {
+    for bits in ["1024", "100000", "0"] {
+        let started = Instant::now();
+        let out = command()
+            .args(["demo", "--bind", "127.0.0.1:0", "--bits", bits])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{bits}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("--bits must be from 2048 to 8192"));
+        assert!(out.stdout.is_empty(), "no instructions printed");
+        assert!(started.elapsed() < Duration::from_secs(5), "{bits}");
+    }
+}
+
+#[test]
+fn check_reads_a_token_or_a_whole_authorization_value() {
+    let jwks = temp_file("jwks-input.json", &jwks_of(&[&keys()[0]]));
+    let good = token(&keys()[0], &claims(T0));
+    let now = T0.to_string();
+    let base = [
+        "--issuer",
+        ISSUER,
+        "--audience",
+        AUDIENCE,
+        "--jwks",
+        jwks.to_str().unwrap(),
+        "--now",
+        &now,
+    ];
+    for input in [
+        format!("Bearer {good}"),
+        format!("Authorization: Bearer {good}\n"),
+        format!("  {good}\n"),
+    ] {
+        let (code, out, err) = check(&base, Some(&input));
+        assert_eq!(code, 0, "{input}: {err}");
+        assert_eq!(serde_json::from_str::<Value>(&out).unwrap(), claims(T0));
+        assert!(err.contains("derived values"), "{err}");
+    }
+    let (code, _, err) = check(&base, Some("Basic dXNlcg=="));
+    assert_eq!(code, 1);
+    assert!(
+        err.starts_with("invalid_header: ") && err.contains("Authorization header value"),
+        "{err}"
+    );
+    for empty in ["", " \n"] {
+        let (code, _, err) = check(&base, Some(empty));
+        assert_eq!(code, 2, "{err}");
+        assert!(err.contains("no token"), "{err}");
+        assert!(!err.contains("segments"), "{err}");
+    }
 }
 
 /// One printed example: the expected status and fine error, and the curl command.
@@ -236,8 +453,9 @@ fn parse_examples(text: &str) -> Vec<Example> {
 
 #[tokio::test]
 async fn demo_answers_its_own_curls() {
-    let mut child = Command::new(BIN)
+    let mut child = command()
         .args(["demo", "--bind", "127.0.0.1:0", "--bits", "2048"])
+        .env_remove("CRYPTR_GUARD_LOG_FORMAT")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -261,7 +479,11 @@ async fn demo_answers_its_own_curls() {
     });
     let text = receive.recv_timeout(Duration::from_secs(60)).unwrap();
     let examples = parse_examples(&text);
-    assert_eq!(examples.len(), 5, "{text}");
+    assert_eq!(examples.len(), 9, "{text}");
+    assert!(
+        text.contains("CRYPTR_TENANT_DOMAIN=shark-academy,blue-whale"),
+        "{text}"
+    );
     assert!(
         examples
             .iter()
@@ -284,6 +506,9 @@ async fn demo_answers_its_own_curls() {
         match &example.error {
             Some(error) => assert_eq!(body["error"], json!(error)),
             None => assert!(body.is_array() || body["sub"].is_string(), "{body}"),
+        }
+        if example.url.ends_with("/auth") {
+            assert_eq!(body["org"], "blue-whale", "{body}");
         }
     }
     // SIGTERM: graceful shutdown, exit 0.

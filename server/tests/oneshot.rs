@@ -40,7 +40,10 @@ impl Answer {
         assert_eq!(body["error"], error, "{body}");
         assert!(body["description"].as_str().is_some_and(|d| !d.is_empty()));
         assert_eq!(body.as_object().unwrap().len(), 3);
-        if status == 401 {
+        if error == "authorization_header_missing" {
+            // RFC 6750 §3.1: no credentials, a challenge without an error code.
+            assert_eq!(self.header("www-authenticate"), Some("Bearer"));
+        } else if status == 401 {
             let challenge = self.header("www-authenticate").unwrap();
             assert!(
                 challenge.starts_with("Bearer error=\"invalid_token\", error_description=\""),
@@ -121,13 +124,8 @@ async fn missing_and_malformed_headers() {
         Some("*"),
         "CORS on errors too"
     );
-    for value in [
-        "Basic dXNlcjpwYXNz",
-        "Bearer",
-        "Bearer a b",
-        "Token abc",
-        "   ",
-    ] {
+    // The core's Bearer rule: an empty or blank value counts as no header.
+    for value in ["", "   "] {
         let answer = call(
             &state,
             "GET",
@@ -135,15 +133,46 @@ async fn missing_and_malformed_headers() {
             &[("authorization", value)],
         )
         .await;
+        answer.refused(
+            401,
+            "authorization_header_missing",
+            "authorization_header_missing",
+        );
+    }
+    let token = token(&keys()[0], &claims(T0));
+    for value in [
+        "Basic dXNlcjpwYXNz".to_string(),
+        "Bearer".into(),
+        "Bearer a b".into(),
+        "Token abc".into(),
+        // Only spaces separate the scheme and the token.
+        format!("Bearer\t{token}"),
+    ] {
+        let answer = call(
+            &state,
+            "GET",
+            "/api/v1/courses",
+            &[("authorization", &value)],
+        )
+        .await;
         answer.refused(401, "invalid_header", "invalid_header");
     }
-    // Scheme case-insensitive, tabs and extra spaces are separators.
-    let token = token(&keys()[0], &claims(T0));
+    // Two Authorization headers.
+    let auth = format!("Bearer {token}");
     let answer = call(
         &state,
         "GET",
         "/api/v1/courses",
-        &[("authorization", &format!("bEaReR \t {token} "))],
+        &[("authorization", &auth), ("authorization", &auth)],
+    )
+    .await;
+    answer.refused(401, "invalid_header", "invalid_header");
+    // Scheme case-insensitive, extra spaces around.
+    let answer = call(
+        &state,
+        "GET",
+        "/api/v1/courses",
+        &[("authorization", &format!("  bEaReR   {token} "))],
     )
     .await;
     assert_eq!(answer.status, StatusCode::OK);
@@ -253,6 +282,17 @@ async fn jwks_unavailable_is_503_with_retry_after() {
 }
 
 #[tokio::test]
+async fn an_invalid_jwks_is_jwks_unavailable_as_in_flask() {
+    for document in ["{\"keys\": 1}", "not json", "{\"keys\":[{\"kty\":\"EC\"}]}"] {
+        let issuer = Issuer::start(Behaviour::Serve(document.into(), None)).await;
+        let (settings, _) = settings(&issuer.url);
+        let state = state(settings);
+        let answer = courses(&state, &token(&keys()[0], &claims(T0))).await;
+        answer.refused(503, "jwks_unavailable", "jwks_unavailable");
+    }
+}
+
+#[tokio::test]
 async fn preflight_allows_content_type_and_authorization() {
     let (_issuer, state, _) = ready_state().await;
     let answer = call(
@@ -290,11 +330,15 @@ async fn forward_auth_answers_claims_as_headers_and_body() {
         assert_eq!(answer.status, StatusCode::OK, "{method}");
         assert_eq!(answer.header("x-auth-subject"), Some("user-42"));
         assert_eq!(answer.header("x-auth-key-id"), Some(key.kid()));
+        assert_eq!(answer.header("x-auth-issuer"), Some(ISSUER));
         assert_eq!(answer.header("x-auth-claim-email"), Some("ada@example.com"));
         assert_eq!(
             answer.header("x-auth-claim-scp"),
             Some("[\"read:courses\"]")
         );
+        assert_eq!(answer.header("x-auth-scopes"), Some("read:courses"));
+        assert_eq!(answer.header("x-auth-client-id"), None);
+        assert_eq!(answer.header("x-auth-tenant"), None);
         if method != "HEAD" {
             assert_eq!(answer.json(), claims(T0));
         }
@@ -330,6 +374,8 @@ async fn health_readiness_and_metrics() {
     }
     assert_eq!(ready.status, StatusCode::OK);
     assert_eq!(ready.json()["ready"], true);
+    assert_eq!(ready.json()["issuers"][0]["issuer"], ISSUER);
+    assert_eq!(ready.json()["issuers"][0]["usable_keys"], 1);
 
     let good = token(&keys()[0], &claims(T0));
     assert_eq!(courses(&state, &good).await.status, StatusCode::OK);
@@ -340,13 +386,16 @@ async fn health_readiness_and_metrics() {
     let metrics = call(&state, "GET", "/metrics", &[]).await;
     assert_eq!(metrics.status, StatusCode::OK);
     let text = String::from_utf8(metrics.body).unwrap();
+    let issuer = format!("{{issuer=\"{ISSUER}\"}}");
     for line in [
-        "cryptr_guard_requests_total{outcome=\"ok\"} 2",
-        "cryptr_guard_requests_total{outcome=\"malformed_token\"} 1",
-        "cryptr_guard_jwks_fetches_total{result=\"ok\"} 1",
-        "cryptr_guard_token_cache_hits_total 1",
-        "cryptr_guard_validation_seconds_count 3",
-        "cryptr_guard_jwks_ready 1",
+        "cryptr_guard_requests_total{outcome=\"ok\"} 2".to_string(),
+        "cryptr_guard_requests_total{outcome=\"malformed_token\"} 1".into(),
+        format!("cryptr_guard_jwks_fetches_total{{issuer=\"{ISSUER}\",result=\"ok\"}} 1"),
+        format!("cryptr_guard_token_cache_hits_total{issuer} 1"),
+        "cryptr_guard_validation_seconds_count 3".into(),
+        format!("cryptr_guard_jwks_ready{issuer} 1"),
+        format!("cryptr_guard_jwks_usable_keys{issuer} 1"),
+        "cryptr_guard_ready 1".into(),
     ] {
         assert!(text.lines().any(|l| l == line), "{line} missing in\n{text}");
     }
@@ -373,8 +422,7 @@ async fn request_timeout_is_503() {
         jwks_of(&[&keys()[0]]),
     ))
     .await;
-    let (mut settings, _) = settings(&issuer.url);
-    settings.fetch.timeout = std::time::Duration::from_secs(5);
+    let (mut settings, _) = settings_with(&issuer.url, &[("CRYPTR_JWKS_TIMEOUT", "5")]);
     settings.request_timeout = std::time::Duration::from_millis(300);
     let state = state(settings);
     let answer = courses(&state, &token(&keys()[0], &claims(T0))).await;
@@ -471,4 +519,25 @@ async fn extractor_works_in_a_larger_app_through_from_ref() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn forward_auth_values_round_trip_spaces_at_the_ends_included() {
+    let (_issuer, state, _) = ready_state().await;
+    let mut c = claims(T0);
+    c["sub"] = json!(" ada lovelace ");
+    c["email"] = json!("  Zoë@example.com");
+    c["scope"] = json!(["read courses", "write"]);
+    let auth = format!("Bearer {}", token(&keys()[0], &c));
+    let answer = call(&state, "GET", "/auth", &[("authorization", &auth)]).await;
+    assert_eq!(answer.status, StatusCode::OK);
+    assert_eq!(answer.header("x-auth-subject"), Some("%20ada lovelace%20"));
+    let decode = |name: &str| cryptr_guard_server::percent_decode(answer.header(name).unwrap());
+    assert_eq!(decode("x-auth-subject").as_deref(), Some(" ada lovelace "));
+    assert_eq!(
+        decode("x-auth-claim-email").as_deref(),
+        Some("  Zoë@example.com")
+    );
+    // `scope` wins over `scp`; a space inside a scope is encoded, the separator is not.
+    assert_eq!(answer.header("x-auth-scopes"), Some("read%20courses write"));
 }

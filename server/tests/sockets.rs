@@ -123,7 +123,7 @@ async fn issuer_down_at_start_then_recovery() {
 async fn slow_issuer_times_out() {
     let [a, _] = keys();
     let issuer = Issuer::start(Behaviour::Slow(Duration::from_secs(5), jwks_of(&[a]))).await;
-    let (settings, _) = settings(&issuer.url); // 500 ms fetch timeout
+    let (settings, _) = settings(&issuer.url); // 1 s fetch deadline
     let server = start(state(settings)).await;
     let started = Instant::now();
     let (status, body) = get(&server, &token(a, &claims(T0))).await;
@@ -202,8 +202,7 @@ fn rand_kid() -> u64 {
 async fn graceful_shutdown_finishes_the_request_in_flight() {
     let [a, _] = keys();
     let issuer = Issuer::start(Behaviour::Slow(Duration::from_millis(500), jwks_of(&[a]))).await;
-    let (mut settings, _) = settings(&issuer.url);
-    settings.fetch.timeout = Duration::from_secs(5);
+    let (settings, _) = settings_with(&issuer.url, &[("CRYPTR_JWKS_TIMEOUT", "5")]);
     let mut server = start(state(settings)).await;
     let base = server.base.clone();
     let t = token(a, &claims(T0));

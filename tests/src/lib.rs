@@ -209,7 +209,9 @@ fn options_profile(options: &Value) -> Result<Option<Profile>, Failure> {
     }
 }
 
-fn token_case(case: &Value, keys: &GroupKeys) -> Result<String, Failure> {
+/// The core's outcome line of one token case against its group's key sets (the HTTP runner
+/// reports through it the tokens that cannot travel in an `Authorization` header).
+pub fn token_case(case: &Value, keys: &GroupKeys) -> Result<String, Failure> {
     let name = name(case)?;
     let token = case.get("token").and_then(Value::as_str).ok_or("token")?;
     let now = case.get("now").and_then(Value::as_u64).ok_or("now")?;

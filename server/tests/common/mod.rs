@@ -12,7 +12,6 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use cryptr_guard_core::Options;
 use cryptr_guard_server::demo::DemoIssuer;
 use cryptr_guard_server::{AppState, Clock, Settings};
 use serde_json::{Value, json};
@@ -156,15 +155,30 @@ impl futures_core::Stream for Repeat {
     }
 }
 
-/// Settings for the test issuer, with a manual clock at `T0`.
-pub fn settings(jwks_url: &str) -> (Settings, Arc<AtomicU64>) {
+/// Settings for the test issuer (CRYPTR_ISSUER and CRYPTR_JWKS_URL, through the settings
+/// reader), with a manual clock at `T0`; `extra` settings override the defaults here.
+pub fn settings_with(jwks_url: &str, extra: &[(&str, &str)]) -> (Settings, Arc<AtomicU64>) {
+    let mut map: std::collections::BTreeMap<String, String> = [
+        ("CRYPTR_ISSUER", ISSUER),
+        ("CRYPTR_JWKS_URL", jwks_url),
+        ("CRYPTR_AUDIENCE", AUDIENCE),
+        ("CRYPTR_ALLOW_HTTP", "1"),
+        ("CRYPTR_JWKS_TIMEOUT", "1"),
+        ("CRYPTR_GUARD_FORWARD_CLAIMS", "email,scp"),
+    ]
+    .iter()
+    .chain(extra)
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    map.retain(|_, v| !v.is_empty());
     let (clock, handle) = Clock::manual(T0);
-    let mut settings = Settings::new(Options::new(ISSUER, AUDIENCE), jwks_url);
-    settings.fetch.allow_http = true;
-    settings.fetch.timeout = Duration::from_millis(500);
+    let mut settings = Settings::from_settings(|name| map.get(name).cloned()).unwrap();
     settings.clock = clock;
-    settings.forward_claims = vec!["email".into(), "scp".into()];
     (settings, handle)
+}
+
+pub fn settings(jwks_url: &str) -> (Settings, Arc<AtomicU64>) {
+    settings_with(jwks_url, &[])
 }
 
 pub fn state(settings: Settings) -> AppState {
