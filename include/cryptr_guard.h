@@ -337,9 +337,10 @@ enum cg_status cg_verified_nbf(const struct cg_verified *verified, int64_t *valu
 enum cg_status cg_verified_iat(const struct cg_verified *verified, int64_t *value, bool *present);
 
 // SPEC §2 step 8 alone: whether `(sig, sig_len)` is a valid RSASSA-PKCS1-v1_5 SHA-256 signature
-// of `(msg, msg_len)` under the RSA key with base64 `n` and `e` as a JWK publishes them (no
-// key-usability rule applied). `CG_OK` when it verifies, `CG_INVALID_SIGNATURE` when it does not
-// (whatever the reason, an unusable key included).
+// of `(msg, msg_len)` under the RSA key with base64 `n` and `e` as a JWK publishes them. Of the
+// key-usability rules only the arithmetic ones apply: `e` odd with `3 <= e < 2^32` (with `e = 1`
+// every message would "verify") and a modulus of 1024 to 8192 bits. `CG_OK` when it verifies,
+// `CG_INVALID_SIGNATURE` when it does not (whatever the reason, an unusable key included).
 enum cg_status cg_verify_rs256_raw(const uint8_t *n,
                                    size_t n_len,
                                    const uint8_t *e,

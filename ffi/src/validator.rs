@@ -23,13 +23,11 @@ pub extern "C" fn cg_validator_new(
     boundary(|| {
         let o = handle(options)?;
         let out = Out::new(out)?;
-        let options = Options::new("", "")
-            .issuers(o.issuers.iter().cloned())
-            .audiences(o.audiences.iter().cloned())
-            .leeway(o.leeway)
-            .required_claims(o.required)
-            .max_token_len(o.max_token_len)
-            .typ(o.typ.clone());
+        let options = Options::new(o.issuers.iter().cloned(), o.audiences.iter().cloned())
+            .with_leeway(o.leeway)
+            .with_required_claims(o.required)
+            .with_max_token_len(o.max_token_len)
+            .with_typ(o.typ.clone());
         let validator = Validator::new(options).map_err(|_| cg_status::CG_INVALID_ARGUMENT)?;
         out.give(cg_validator { validator });
         Ok(())

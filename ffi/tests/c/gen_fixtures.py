@@ -7,6 +7,7 @@ Only data goes into the fixtures (key sets, tokens, `now`, the examples group's 
 audience, one raw signature case); what each token must give is written in the C tests. Byte
 arrays rather than string literals: C99 only promises 4095-character literals.
 """
+import hashlib
 import json
 import os
 import sys
@@ -60,6 +61,14 @@ def main() -> None:
     define("FX_RAW_E", rc["jwk"]["e"].encode())
     define("FX_RAW_MSG", bytes.fromhex(rc["msg_hex"]))
     define("FX_RAW_SIG", bytes.fromhex(rc["sig_hex"]))
+    # The PKCS#1 v1.5 encoding of SHA-256(msg) itself: with e = 1, s^e mod n = s, so this would
+    # "verify" for any key if e = 1 were accepted (SPEC §4: 3 <= e).
+    digest_info = bytes.fromhex("3031300d060960864801650304020105000420")
+    msg = bytes.fromhex(rc["msg_hex"])
+    k = len(bytes.fromhex(rc["sig_hex"]))
+    em = (b"\x00\x01" + b"\xff" * (k - 3 - len(digest_info) - 32) + b"\x00" + digest_info
+          + hashlib.sha256(msg).digest())
+    define("FX_RAW_E1_SIG", em)
     header += ["#endif", ""]
     source.append("")
     with open(os.path.join(out_dir, "fixtures.h"), "w", encoding="utf-8") as f:

@@ -485,6 +485,22 @@ static void test_raw(void) {
                                    FX_RAW_MSG_LEN - 1, FX_RAW_SIG, FX_RAW_SIG_LEN),
                CG_INVALID_SIGNATURE);
   CHECK_STATUS(cg_verify_rs256_raw(NULL, 0, NULL, 0, NULL, 0, NULL, 0), CG_INVALID_SIGNATURE);
+  /* e = 1 would make the encoded message itself a valid "signature" of any message: refused,
+   * as are an even e and a modulus under 1024 bits (the core's verify_raw). */
+  CHECK(FX_RAW_E1_SIG_LEN == FX_RAW_SIG_LEN);
+  CHECK_STATUS(cg_verify_rs256_raw(FX_RAW_N, FX_RAW_N_LEN, u8("AQ"), 2, FX_RAW_MSG,
+                                   FX_RAW_MSG_LEN, FX_RAW_E1_SIG, FX_RAW_E1_SIG_LEN),
+               CG_INVALID_SIGNATURE);
+  CHECK_STATUS(cg_verify_rs256_raw(FX_RAW_N, FX_RAW_N_LEN, u8("AAAAAQ"), 6, FX_RAW_MSG,
+                                   FX_RAW_MSG_LEN, FX_RAW_E1_SIG, FX_RAW_E1_SIG_LEN),
+               CG_INVALID_SIGNATURE);
+  CHECK_STATUS(cg_verify_rs256_raw(FX_RAW_N, FX_RAW_N_LEN, u8("Ag"), 2, FX_RAW_MSG,
+                                   FX_RAW_MSG_LEN, FX_RAW_E1_SIG, FX_RAW_E1_SIG_LEN),
+               CG_INVALID_SIGNATURE);
+  /* A 512-bit modulus with e = 65537: under the 1024-bit floor. */
+  CHECK_STATUS(cg_verify_rs256_raw(FX_RAW_N, 86, FX_RAW_E, FX_RAW_E_LEN, FX_RAW_MSG,
+                                   FX_RAW_MSG_LEN, FX_RAW_SIG, 64),
+               CG_INVALID_SIGNATURE);
   CHECK_STATUS(cg_verify_rs256_raw(FX_RAW_N, FX_RAW_N_LEN, FX_RAW_E, FX_RAW_E_LEN, NULL, 3,
                                    FX_RAW_SIG, FX_RAW_SIG_LEN),
                CG_NULL_ARGUMENT);
