@@ -51,8 +51,14 @@
 // `jti`
 #define CG_CLAIM_JTI (1 << 6)
 
-// The default required claims (SPEC §1): `exp`, `iss`, `aud`.
+// The default required claims of the `rfc` profile (SPEC §1): `exp`, `iss`, `aud`.
 #define CG_CLAIMS_DEFAULT ((CG_CLAIM_EXP | CG_CLAIM_ISS) | CG_CLAIM_AUD)
+
+// The default required claims of the `cryptr` profile (SPEC §7): `exp`, `iss`.
+#define CG_CLAIMS_CRYPTR_DEFAULT (CG_CLAIM_EXP | CG_CLAIM_ISS)
+
+// The default `max_lifetime` of the `cryptr` profile (SPEC §7): 30 days, in seconds.
+#define CG_CRYPTR_MAX_LIFETIME 2592000
 
 // The default `max_token_len` (SPEC §1), in bytes.
 #define CG_DEFAULT_MAX_TOKEN_LEN 8192
@@ -98,6 +104,14 @@ typedef enum cg_status {
   // `panic` (C only): a bug inside the library was caught at the boundary; nothing was written.
   CG_PANIC = 103,
 } cg_status;
+
+// Which rules apply (SPEC §1 `profile`): the values of `cg_options_set_profile`.
+typedef enum cg_profile {
+  // SPEC §1–§6 as written (the default of `cg_options_new`).
+  CG_PROFILE_RFC = 0,
+  // SPEC §7 on top: the tokens Cryptr issues (v1 and v3).
+  CG_PROFILE_CRYPTR = 1,
+} cg_profile;
 
 // What to do with a request, as `cg_keyset_cache_poll` decides (SPEC §4 cache policy).
 typedef enum cg_decision {
@@ -152,7 +166,9 @@ typedef struct cg_keyset cg_keyset;
 typedef struct cg_keyset_cache cg_keyset_cache;
 
 // Validation options under construction (SPEC §1). A plain builder: not for use from two
-// threads at once. Turn it into a `cg_validator` with `cg_validator_new`.
+// threads at once. Turn it into a `cg_validator` with `cg_validator_new` (or a guard with
+// `cg_guard_new`). Options left unset take their profile's default, whatever the order of the
+// calls: `required_claims` and `max_lifetime` follow `cg_options_set_profile` until they are set.
 typedef struct cg_options cg_options;
 
 // A bounded cache of verified tokens (SPEC §4): a hit skips the signature, never the clock.
@@ -164,8 +180,9 @@ typedef struct cg_token_cache cg_token_cache;
 // from any number of threads at once.
 typedef struct cg_validator cg_validator;
 
-// A verified token: the header's `kid`, the registered claims and the decoded payload. Immutable:
-// may be read from several threads; freed once with `cg_verified_free`.
+// A verified token: the header's `kid`, the registered claims, the decoded payload and the SPEC §7
+// derived values (issuer, client id, tenant, scopes). Immutable: may be read from several
+// threads; freed once with `cg_verified_free`.
 typedef struct cg_verified cg_verified;
 
 #ifdef __cplusplus
@@ -237,14 +254,18 @@ enum cg_status cg_keyset_skipped_kid(const struct cg_keyset *keys,
                                      const uint8_t **kid,
                                      size_t *kid_len);
 
-// New options with the SPEC §1 defaults: no issuer and no audience yet (add at least one of
-// each), leeway 0, required claims `CG_CLAIMS_DEFAULT`, `max_token_len` 8192, `typ` not checked.
+// New options with the SPEC §1 defaults: the `rfc` profile, no issuer and no audience yet (add
+// at least one issuer, and at least one audience or client id), leeway 0, the profile's required
+// claims (`CG_CLAIMS_DEFAULT`) and `max_lifetime` (none), `max_token_len` 8192, `typ` not checked,
+// no client id.
 enum cg_status cg_options_new(struct cg_options **out);
 
 // Frees options; NULL is a no-op.
 void cg_options_free(struct cg_options *options);
 
-// Adds an accepted issuer (UTF-8, compared exactly with the unescaped `iss`).
+// Adds an accepted issuer (UTF-8, compared exactly with the unescaped `iss`). With several
+// issuers, their order is the order of `cg_validator_validate_by_issuer`'s key sets and of a
+// guard's JWKS URLs.
 enum cg_status cg_options_add_issuer(struct cg_options *options,
                                      const uint8_t *issuer,
                                      size_t issuer_len);
@@ -254,11 +275,19 @@ enum cg_status cg_options_add_audience(struct cg_options *options,
                                        const uint8_t *audience,
                                        size_t audience_len);
 
+// Adds an accepted OAuth client id (UTF-8, compared exactly): client ids stand in for the
+// audience when a token's `aud` is absent or an empty array (SPEC §2 step 15: the `client_id`
+// claim, and `cid` in the `cryptr` profile). Cryptr v3 tokens carry `aud: []`: accept them by
+// client id.
+enum cg_status cg_options_add_client_id(struct cg_options *options,
+                                        const uint8_t *client_id,
+                                        size_t client_id_len);
+
 // Sets the clock skew allowed on `exp`, `nbf` and `iat`, in whole seconds.
 enum cg_status cg_options_set_leeway(struct cg_options *options, uint64_t seconds);
 
-// Sets the claims that must be present: a bitwise OR of `CG_CLAIM_*` (0 for none). An unknown
-// bit is `CG_INVALID_ARGUMENT`.
+// Sets the claims that must be present: a bitwise OR of `CG_CLAIM_*` (0 for none), instead of
+// the profile's default. An unknown bit is `CG_INVALID_ARGUMENT`.
 enum cg_status cg_options_set_required_claims(struct cg_options *options, uint32_t claims);
 
 // Sets the longest token accepted, in bytes (longer is `CG_MALFORMED_TOKEN`).
@@ -268,8 +297,34 @@ enum cg_status cg_options_set_max_token_len(struct cg_options *options, size_t l
 // an `application/` prefix ignored). A NULL `typ` (with `typ_len` 0) stops checking it.
 enum cg_status cg_options_set_typ(struct cg_options *options, const uint8_t *typ, size_t typ_len);
 
+// Sets the profile: a `cg_profile` value (`CG_PROFILE_RFC`, `CG_PROFILE_CRYPTR`; any other is
+// `CG_INVALID_ARGUMENT`). Required claims and `max_lifetime` not set explicitly follow it.
+enum cg_status cg_options_set_profile(struct cg_options *options, int profile);
+
+// Sets `max_lifetime`: the furthest in the future an `exp` may lie, in seconds (SPEC §2 step 11:
+// further is `CG_INVALID_CLAIM`), instead of the profile's default. 0 is a configuration error
+// (`cg_validator_new` answers `CG_INVALID_ARGUMENT`); for no limit, use
+// `cg_options_set_max_lifetime_none`.
+enum cg_status cg_options_set_max_lifetime(struct cg_options *options, uint64_t seconds);
+
+// Sets no `max_lifetime` (any future `exp` is accepted), instead of the profile's default.
+enum cg_status cg_options_set_max_lifetime_none(struct cg_options *options);
+
+// The profile (`*profile`, a `cg_profile`).
+enum cg_status cg_options_profile(const struct cg_options *options, enum cg_profile *profile);
+
+// The required claims in effect (`*claims`, `CG_CLAIM_*` bits): those set, else the profile's.
+enum cg_status cg_options_required_claims(const struct cg_options *options, uint32_t *claims);
+
+// The `max_lifetime` in effect (the one set, else the profile's): `*present = true` and
+// `*seconds` the limit, or `*present = false` and `*seconds = 0` for none.
+enum cg_status cg_options_max_lifetime(const struct cg_options *options,
+                                       uint64_t *seconds,
+                                       bool *present);
+
 // Builds a validator from `options` (copied: the options may be freed or changed afterwards).
-// `CG_INVALID_ARGUMENT` without an issuer or an audience.
+// `CG_INVALID_ARGUMENT` for a configuration error (SPEC §1): no issuer, neither an audience nor
+// a client id, a `max_lifetime` of 0.
 enum cg_status cg_validator_new(const struct cg_options *options, struct cg_validator **out);
 
 // Frees a validator; NULL is a no-op.
@@ -285,6 +340,25 @@ enum cg_status cg_validator_validate(const struct cg_validator *validator,
                                      size_t token_len,
                                      uint64_t now,
                                      struct cg_verified **out);
+
+// SPEC §8, for a host that holds one key set per accepted issuer: validates the token at `now`
+// choosing the key set by its issuer hint. `keysets` has `count` elements, one per accepted
+// issuer in the order they were added to the options (`count` must be that number, else
+// `CG_INVALID_ARGUMENT`); an element may be NULL when no set is held for that issuer yet.
+//
+// Steps 1–6; then the hint (the header `iss` if it is a string, else the payload's) chooses the
+// set. Without a hint, the only accepted issuer is chosen, or `CG_MISSING_CLAIM` when there are
+// several; a hint that is not exactly an accepted issuer is `CG_INVALID_ISSUER` before any set
+// is looked at; a NULL set for the chosen issuer is `CG_JWKS_UNAVAILABLE`. Then steps 7–15
+// against that set, the effective issuer equal to the hint. A host with one key set uses
+// `cg_validator_validate` (SPEC §2), even when several issuers are accepted.
+enum cg_status cg_validator_validate_by_issuer(const struct cg_validator *validator,
+                                               const struct cg_keyset *const *keysets,
+                                               size_t count,
+                                               const uint8_t *token,
+                                               size_t token_len,
+                                               uint64_t now,
+                                               struct cg_verified **out);
 
 // Frees a verified token; NULL is a no-op.
 void cg_verified_free(struct cg_verified *verified);
@@ -335,6 +409,35 @@ enum cg_status cg_verified_nbf(const struct cg_verified *verified, int64_t *valu
 
 // `iat`, as `cg_verified_exp`.
 enum cg_status cg_verified_iat(const struct cg_verified *verified, int64_t *value, bool *present);
+
+// The effective issuer (SPEC §7 derived value): the payload `iss`, else (in the `cryptr`
+// profile) the header `iss`. Borrowed; `*issuer = NULL` when absent.
+enum cg_status cg_verified_issuer(const struct cg_verified *verified,
+                                  const uint8_t **issuer,
+                                  size_t *issuer_len);
+
+// The client id (SPEC §7 derived value): `client_id`, else (in the `cryptr` profile) `cid`.
+// Borrowed; `*client_id = NULL` when absent.
+enum cg_status cg_verified_client_id(const struct cg_verified *verified,
+                                     const uint8_t **client_id,
+                                     size_t *client_id_len);
+
+// The tenant (SPEC §7 derived value; `cryptr` profile: `org`, else `tnt`). Borrowed;
+// `*tenant = NULL` when absent (always, in the `rfc` profile).
+enum cg_status cg_verified_tenant(const struct cg_verified *verified,
+                                  const uint8_t **tenant,
+                                  size_t *tenant_len);
+
+// The number of scopes (SPEC §7 derived value: the `scope` claim, else `scp`, as a list; a
+// string is split on ASCII spaces); 0 when both are absent (or for NULL). Scope checks read
+// these, never one claim name.
+size_t cg_verified_scope_count(const struct cg_verified *verified);
+
+// Scope `index` (borrowed). `CG_INVALID_ARGUMENT` when `index >= cg_verified_scope_count`.
+enum cg_status cg_verified_scope(const struct cg_verified *verified,
+                                 size_t index,
+                                 const uint8_t **scope,
+                                 size_t *scope_len);
 
 // SPEC §2 step 8 alone: whether `(sig, sig_len)` is a valid RSASSA-PKCS1-v1_5 SHA-256 signature
 // of `(msg, msg_len)` under the RSA key with base64 `n` and `e` as a JWK publishes them. Of the

@@ -79,6 +79,32 @@ impl Answer for u64 {
     }
 }
 
+/// HTTP statuses: after a panic 0, what they answer for NULL.
+impl Answer for u16 {
+    type Body = u16;
+
+    fn from_body(body: u16) -> u16 {
+        body
+    }
+
+    fn on_panic() -> u16 {
+        0
+    }
+}
+
+/// Predicates (`_is_ready`, `_is_background`): after a panic `false`, what they answer for NULL.
+impl Answer for bool {
+    type Body = bool;
+
+    fn from_body(body: bool) -> bool {
+        body
+    }
+
+    fn on_panic() -> bool {
+        false
+    }
+}
+
 /// `_free`: nothing to answer.
 impl Answer for () {
     type Body = ();
@@ -125,18 +151,27 @@ pub(crate) fn boundary<A: Answer>(body: impl FnOnce() -> A::Body) -> A {
 /// The caller of the exported function promises that a non-NULL `ptr` points to `len` readable
 /// bytes that stay unchanged for the duration of the call.
 pub(crate) fn bytes<'a>(ptr: *const u8, len: usize) -> Result<&'a [u8], cg_status> {
+    array(ptr, len)
+}
+
+/// The C array of `count` elements at `ptr`, as [`bytes`] (NULL only with `count == 0`).
+///
+/// The caller of the exported function promises that a non-NULL `ptr` points to `count` readable,
+/// initialized and aligned elements that stay unchanged for the duration of the call.
+pub(crate) fn array<'a, T>(ptr: *const T, count: usize) -> Result<&'a [T], cg_status> {
     if ptr.is_null() {
-        return if len == 0 {
+        return if count == 0 {
             Ok(&[])
         } else {
             Err(cg_status::CG_NULL_ARGUMENT)
         };
     }
-    if len > isize::MAX as usize {
+    let size = count.checked_mul(std::mem::size_of::<T>());
+    if size.is_none_or(|size| size > isize::MAX as usize) {
         return Err(cg_status::CG_INVALID_ARGUMENT);
     }
-    // SAFETY: non-NULL, `len <= isize::MAX`, and the caller's contract above.
-    Ok(unsafe { std::slice::from_raw_parts(ptr, len) })
+    // SAFETY: non-NULL, at most `isize::MAX` bytes, and the caller's contract above.
+    Ok(unsafe { std::slice::from_raw_parts(ptr, count) })
 }
 
 /// As [`bytes`], for UTF-8 text: `Err(CG_INVALID_ARGUMENT)` when it is not.
@@ -264,11 +299,13 @@ mod tests {
         let status: cg_status = boundary(|| panic!("boom"));
         let len: usize = boundary(|| panic!("boom"));
         let count: u64 = boundary(|| panic!("boom"));
+        let http: u16 = boundary(|| panic!("boom"));
+        let ready: bool = boundary(|| panic!("boom"));
         let text: *const c_char = boundary(|| panic!("boom"));
         boundary::<()>(|| panic!("boom"));
         std::panic::set_hook(quiet);
         assert_eq!(status, cg_status::CG_PANIC);
-        assert_eq!((len, count), (0, 0));
+        assert_eq!((len, count, http, ready), (0, 0, 0, false));
         // SAFETY: `on_panic` answers a static NUL-terminated string.
         let text = unsafe { CStr::from_ptr(text) };
         assert_eq!(text.to_bytes(), b"unknown_status");
