@@ -63,8 +63,9 @@
 // The default `max_token_len` (SPEC §1), in bytes.
 #define CG_DEFAULT_MAX_TOKEN_LEN 8192
 
-// The answer of every fallible function: `CG_OK` (0), one value per SPEC §3 error code (1–12),
-// and the C-only values (100 and up).
+// The answer of every fallible function: `CG_OK` (0), one value per SPEC §3 error code (1–14: the
+// validation codes, then the host codes of the `Authorization` header), and the C-only values
+// (100 and up).
 typedef enum cg_status {
   // Success.
   CG_OK = 0,
@@ -90,8 +91,13 @@ typedef enum cg_status {
   CG_INVALID_AUDIENCE = 10,
   // `invalid_jwks`: the JWKS document itself is unusable.
   CG_INVALID_JWKS = 11,
-  // `jwks_unavailable`: no key set could be fetched and none is cached (key-set cache only).
+  // `jwks_unavailable` (hosts): no key set could be fetched and none is cached.
   CG_JWKS_UNAVAILABLE = 12,
+  // `authorization_header_missing` (hosts): no `Authorization` header, or an empty one.
+  CG_AUTHORIZATION_HEADER_MISSING = 13,
+  // `invalid_header` (hosts): not `Bearer <token>` with exactly one token, or several
+  // `Authorization` headers.
+  CG_INVALID_HEADER = 14,
   // `null_argument` (C only): a required pointer argument was NULL (or a buffer pointer was
   // NULL with a non-zero length).
   CG_NULL_ARGUMENT = 100,
@@ -140,6 +146,15 @@ typedef enum cg_set_state {
   // Past its grace: not usable.
   CG_SET_EXPIRED = 3,
 } cg_set_state;
+
+// The HTTP answer to a refused request (SPEC §3): the status (401 or 503), the body's
+// tutorial-compatible `code` and fine `error`, the `description`, the `WWW-Authenticate` value
+// (on every 401), the `Retry-After` value (on every 503) and the JSON body
+// `{"code":…,"description":…,"error":…}`. Immutable; freed once with `cg_http_answer_free`.
+//
+// Its strings are borrowed until `cg_http_answer_free`; each is also NUL-terminated (the NUL
+// follows the `len` bytes), so it may be printed with `%s` or passed to an HTTP library as is.
+typedef struct cg_http_answer cg_http_answer;
 
 // A parsed JWKS: the usable RS256 keys, in document order, and the reasons of the skipped ones.
 //
@@ -557,6 +572,73 @@ enum cg_status cg_keyset_cache_state(const struct cg_keyset_cache *cache,
                                      uint64_t now,
                                      enum cg_set_state *state,
                                      uint64_t *fresh_until);
+
+// The HTTP answer for a refusal with status `status` (any SPEC §3 code: `CG_MALFORMED_TOKEN` …
+// `CG_INVALID_HEADER`), for a host that validates without the guard (a guard's check gives its
+// own with `cg_check_answer`). `retry_after` is the `Retry-After` of a 503 (`CG_JWKS_UNAVAILABLE`,
+// `CG_INVALID_JWKS`; at least 1 is sent, e.g. `cg_keyset_cache_retry_after`), ignored otherwise.
+// A new answer in `*out` (free it with `cg_http_answer_free`). `CG_INVALID_ARGUMENT` for `CG_OK`,
+// the C-only values and any other number: they are no refusal of a request.
+enum cg_status cg_http_answer_for_status(int status,
+                                         uint64_t retry_after,
+                                         struct cg_http_answer **out);
+
+// Frees an HTTP answer; NULL is a no-op.
+void cg_http_answer_free(struct cg_http_answer *answer);
+
+// The HTTP status: 401 or 503 (0 for NULL).
+uint16_t cg_http_answer_status(const struct cg_http_answer *answer);
+
+// The `Retry-After` value in seconds, at least 1, on every 503; 0 when the answer has none
+// (every 401, and NULL).
+uint64_t cg_http_answer_retry_after(const struct cg_http_answer *answer);
+
+// The body's `code`, as the Flask tutorial answered it (`"invalid_header"`, `"no_rsa_key"`,
+// `"token_expired"`, `"invalid_claims"`, `"authorization_header_missing"`,
+// `"jwks_unavailable"`).
+enum cg_status cg_http_answer_code(const struct cg_http_answer *answer,
+                                   const uint8_t **code,
+                                   size_t *code_len);
+
+// The body's `error`: the fine SPEC §3 code (`"invalid_signature"`, …).
+enum cg_status cg_http_answer_error(const struct cg_http_answer *answer,
+                                    const uint8_t **error,
+                                    size_t *error_len);
+
+// The body's `description` (human text; never token or key material).
+enum cg_status cg_http_answer_description(const struct cg_http_answer *answer,
+                                          const uint8_t **description,
+                                          size_t *description_len);
+
+// The `WWW-Authenticate` header value (RFC 6750), on every 401: `Bearer` for a missing header,
+// else `Bearer error="invalid_token", error_description="…"`. `*value = NULL`, `*value_len = 0`
+// when the answer sends none (a 503).
+enum cg_status cg_http_answer_www_authenticate(const struct cg_http_answer *answer,
+                                               const uint8_t **value,
+                                               size_t *value_len);
+
+// The JSON body: `{"code":…,"description":…,"error":…}` (send it as `application/json`).
+enum cg_status cg_http_answer_body(const struct cg_http_answer *answer,
+                                   const uint8_t **body,
+                                   size_t *body_len);
+
+// The token of a request's `Authorization` header values, by the one rule every host shares:
+// `values[i]` (`lens[i]` bytes) is the i-th `Authorization` header of the request, in the order
+// received, `count` of them (0, with NULL arrays, for none).
+//
+// - no header, or one whose value is empty or only spaces: `CG_AUTHORIZATION_HEADER_MISSING`;
+// - more than one header: `CG_INVALID_HEADER`;
+// - otherwise the value must be the scheme `Bearer` (ASCII-case-insensitive) and exactly one
+//   token, separated by ASCII spaces (0x20) only, leading and trailing spaces allowed (a tab or a
+//   no-break space is part of a word: `Bearer\xa0t` is `CG_INVALID_HEADER`).
+//
+// On `CG_OK`, `(*token, *token_len)` is the token, borrowed from `values` (not NUL-terminated).
+// For the refusal's HTTP answer: `cg_http_answer_for_status(status, 0, &answer)`.
+enum cg_status cg_bearer_token(const uint8_t *const *values,
+                               const size_t *lens,
+                               size_t count,
+                               const uint8_t **token,
+                               size_t *token_len);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -276,6 +276,25 @@ pub(crate) fn expose_opt(value: Option<&str>, ptr: Out<*const u8>, len: Out<usiz
     }
 }
 
+/// Owned text a C host may read as `(ptr, len)` ([`expose`] of [`CText::text`]) or as a
+/// NUL-terminated string: the NUL follows the text in memory.
+#[derive(Debug)]
+pub(crate) struct CText(Vec<u8>);
+
+impl CText {
+    pub(crate) fn new(text: &str) -> CText {
+        let mut bytes = Vec::with_capacity(text.len() + 1);
+        bytes.extend_from_slice(text.as_bytes());
+        bytes.push(0);
+        CText(bytes)
+    }
+
+    /// The text without its NUL.
+    pub(crate) fn text(&self) -> &[u8] {
+        self.0.split_last().map_or(&[], |(_, text)| text)
+    }
+}
+
 /// Locks an object's mutex, recovering from poisoning.
 pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic while the lock was held was caught at the boundary; the policy's state is still

@@ -39,6 +39,9 @@ mod token_cache;
 
 mod keyset_cache;
 
+mod http;
+
+pub use http::*;
 pub use keyset::*;
 pub use keyset_cache::*;
 pub use options::*;
