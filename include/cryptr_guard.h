@@ -5,13 +5,16 @@
  *
  * Conventions: opaque handles with _new/_free pairs (_free(NULL) is a no-op); buffers are
  * (const uint8_t *ptr, size_t len), a NULL ptr allowed only with len 0; inputs first, outputs
- * last; outputs are written only when a function returns CG_OK; borrowed outputs live as long
- * as the handle they come from. Every function is panic-safe: a bug answers CG_PANIC.
+ * last; outputs are written only when a function returns CG_OK (the one exception is the
+ * cg_config_error report of a configuration error); borrowed outputs live as long as the handle
+ * they come from. Every function is panic-safe: a bug answers CG_PANIC.
  *
- * Thread safety: cg_keyset, cg_validator and cg_verified are immutable and may be used from any
- * number of threads at once; cg_token_cache and cg_keyset_cache are locked internally and may be
- * shared by every thread; cg_options is a plain builder, for one thread at a time. Free each
- * handle exactly once, after every other use of it.
+ * Thread safety: cg_keyset, cg_validator, cg_verified and cg_http_answer are immutable and may be
+ * used from any number of threads at once; cg_token_cache and cg_keyset_cache are locked
+ * internally and may be shared by every thread; a cg_guard is NOT: the host holds its own lock
+ * around every call that takes a cg_guard, while cg_check_verify (the RSA work) and the cg_fetch
+ * accessors (the HTTP exchange) run without it. cg_options, cg_check and cg_fetch are for one
+ * thread at a time. Free each handle exactly once, after every other use of it.
  */
 
 
@@ -62,6 +65,10 @@
 
 // The default `max_token_len` (SPEC §1), in bytes.
 #define CG_DEFAULT_MAX_TOKEN_LEN 8192
+
+// The longest message `cg_guard_fetch_done` and `cg_guard_fetch_failed` write, NUL included: a
+// buffer of this size is never cut.
+#define CG_REPORT_MAX 256
 
 // The answer of every fallible function: `CG_OK` (0), one value per SPEC §3 error code (1–14: the
 // validation codes, then the host codes of the `Authorization` header), and the C-only values
@@ -147,6 +154,63 @@ typedef enum cg_set_state {
   CG_SET_EXPIRED = 3,
 } cg_set_state;
 
+// What the host does next for a check (`cg_guard_advance`).
+typedef enum cg_action {
+  // Answer the request: `cg_check_result` (and `cg_check_answer` for a refusal).
+  CG_ACTION_DONE = 0,
+  // Run `cg_check_verify(check)` without the lock, then advance again.
+  CG_ACTION_VERIFY = 1,
+  // Run the fetch (`*fetch`) and report it (`cg_guard_fetch_done` / `cg_guard_fetch_failed`),
+  // then advance again. A background fetch (`cg_fetch_is_background`) may run concurrently:
+  // advance at once.
+  CG_ACTION_FETCH = 2,
+  // Another request's fetch of this key set is in flight: wait until a fetch is reported or
+  // `cg_check_wait_timeout(check)` seconds have passed, then advance again.
+  CG_ACTION_WAIT = 3,
+} cg_action;
+
+// How a fetch failed without an HTTP response (`cg_guard_fetch_failed`).
+typedef enum cg_fetch_failure {
+  // No complete response within `cg_fetch_timeout`.
+  CG_FETCH_FAILURE_TIMEOUT = 0,
+  // The body was longer than `cg_fetch_max_bytes`.
+  CG_FETCH_FAILURE_TOO_LARGE = 1,
+  // The connection or the HTTP exchange failed (refused, reset, TLS, a malformed response).
+  CG_FETCH_FAILURE_NETWORK = 2,
+} cg_fetch_failure;
+
+// One request's check of a token by a guard: the token (copied) and how far it got. Created with
+// `cg_check_new`, moved on by `cg_guard_advance` until it answers `CG_ACTION_DONE`, then read with
+// `cg_check_result` / `cg_check_answer`; freed once with `cg_check_free`.
+//
+// A check belongs to one request: use it from one thread at a time, always with the same guard.
+// `cg_check_verify` touches only the check (and immutable data it shares with the guard), so the
+// host runs it without holding its lock of the guard.
+typedef struct cg_check cg_check;
+
+// A JWKS fetch the guard asks the host to run (from `cg_guard_advance` or
+// `cg_guard_due_fetches`): an HTTP `GET` of `cg_fetch_url` without redirects, given up after
+// `cg_fetch_timeout` seconds from its start (connection to last byte), reading at most
+// `cg_fetch_max_bytes` of body. Report what came of it with `cg_guard_fetch_done` or
+// `cg_guard_fetch_failed`, which consume the fetch: until then the issuer counts as fetching,
+// and no other fetch of it starts (a fetch never reported is abandoned after 30 s).
+//
+// Its accessors only read the fetch: the HTTP exchange may run outside the host's lock of the
+// guard, on any thread.
+typedef struct cg_fetch cg_fetch;
+
+// The guard of a protected resource: for each configured issuer, its JWKS URL, key-set cache
+// (SPEC §4) and verified-token cache, and one validator. It decides when to fetch, which key set
+// a token is checked against (SPEC §8: an issuer that is not configured is refused without any
+// fetch), when an unknown key is worth a refetch and a retry, whether the issuers are ready, and
+// what a refusal answers. The host does the HTTP, keeps the clock, and runs the RSA work
+// (`cg_check_verify`) outside its lock.
+//
+// **Not thread-safe by itself**: every call that takes a `cg_guard` (readers included) must hold
+// the host's lock of it (one mutex per guard). `cg_check_verify` and the `cg_fetch_*` accessors
+// do not touch the guard and run without the lock.
+typedef struct cg_guard cg_guard;
+
 // The HTTP answer to a refused request (SPEC §3): the status (401 or 503), the body's
 // tutorial-compatible `code` and fine `error`, the `description`, the `WWW-Authenticate` value
 // (on every 401), the `Retry-After` value (on every 503) and the JSON body
@@ -199,6 +263,44 @@ typedef struct cg_validator cg_validator;
 // derived values (issuer, client id, tenant, scopes). Immutable: may be read from several
 // threads; freed once with `cg_verified_free`.
 typedef struct cg_verified cg_verified;
+
+// A host's answer to "what is the value of setting `name`?": the value as a NUL-terminated UTF-8
+// string, or NULL when the setting is not set. `getenv` with an ignored `userdata` is one. The
+// string is copied at once: it need only stay valid until `get` is called again.
+typedef const char *(*cg_setting_lookup)(void *userdata, const char *name);
+
+// What a configuration error is about, when `cg_guard_from_settings` or `cg_guard_new` answers
+// `CG_INVALID_ARGUMENT`: the setting at fault (`key`, e.g. `CRYPTR_LEEWAY`; NULL with length 0
+// when the error is not one setting's, from `cg_guard_new`) and what is wrong with it and what is
+// expected (`problem`). Static text (valid forever, not NUL-terminated, print it with `%.*s`);
+// neither holds the value (a URL or an id may be a secret in some deployments).
+typedef struct cg_config_error {
+  // The setting, e.g. `CRYPTR_LEEWAY`, or NULL.
+  const uint8_t *key;
+  // The length of `key`.
+  size_t key_len;
+  // What is wrong.
+  const uint8_t *problem;
+  // The length of `problem`.
+  size_t problem_len;
+} cg_config_error;
+
+// How a guard built by `cg_guard_new` fetches and caches. Start from
+// `cg_guard_settings_default` (the SPEC defaults) and change what differs.
+typedef struct cg_guard_settings {
+  // The smallest RSA key accepted, 1024 to 8192 bits (default 2048).
+  uint32_t min_rsa_bits;
+  // The most elements a JWKS `keys` array may have (default 64).
+  size_t max_keys;
+  // Verified tokens cached per issuer; 0 disables the cache (default 10000).
+  size_t token_cache_capacity;
+  // Accept plain `http` JWKS URLs, for local tests only (default false).
+  bool allow_http;
+  // The hard deadline of one JWKS fetch, 1 to 30 seconds (default 5).
+  uint64_t fetch_timeout;
+  // The largest JWKS body accepted, in bytes (default 1 MiB).
+  size_t max_jwks_bytes;
+} cg_guard_settings;
 
 #ifdef __cplusplus
 extern "C" {
@@ -639,6 +741,214 @@ enum cg_status cg_bearer_token(const uint8_t *const *values,
                                size_t count,
                                const uint8_t **token,
                                size_t *token_len);
+
+// Frees a fetch without reporting it (at shutdown, say); NULL is a no-op. A fetch that was run
+// is reported with `cg_guard_fetch_done` or `cg_guard_fetch_failed` instead, which free it.
+void cg_fetch_free(struct cg_fetch *fetch);
+
+// The URL to fetch (borrowed until the fetch is consumed or freed), NUL-terminated as well:
+// `*url` may be handed to an HTTP client as a C string.
+enum cg_status cg_fetch_url(const struct cg_fetch *fetch, const uint8_t **url, size_t *url_len);
+
+// The hard deadline of the whole fetch, in seconds from its start (0 for NULL).
+uint64_t cg_fetch_timeout(const struct cg_fetch *fetch);
+
+// The largest body to read, in bytes: a longer one is reported as
+// `CG_FETCH_FAILURE_TOO_LARGE` (0 for NULL).
+size_t cg_fetch_max_bytes(const struct cg_fetch *fetch);
+
+// Whether this is a refresh of a key set that is still in use: the host may run it in the
+// background and advance the request's check at once (or run it inline). False for NULL.
+bool cg_fetch_is_background(const struct cg_fetch *fetch);
+
+// The index of the issuer whose key set this is (as `cg_guard_issuer_name`; 0 for NULL).
+size_t cg_fetch_issuer(const struct cg_fetch *fetch);
+
+// Why the guard asks for it, for logs: `"no_usable_set"` (never fetched, every fetch failed, or
+// the set is past its grace), `"stale"` (a refresh) or `"unknown_key"` (a token named a key the
+// set lacks). A static NUL-terminated string; `"unknown"` for NULL.
+const char *cg_fetch_reason(const struct cg_fetch *fetch);
+
+// A new check of the token `(token, token_len)` (the bytes after `Bearer `, e.g. from
+// `cg_bearer_token`; copied, so the buffer may be reused at once).
+enum cg_status cg_check_new(const uint8_t *token, size_t token_len, struct cg_check **out);
+
+// Frees a check; NULL is a no-op.
+void cg_check_free(struct cg_check *check);
+
+// After `CG_ACTION_VERIFY`: verifies the token's signature and claims (SPEC §2 steps 7–15, the
+// RSA work), then the host advances the check again. Run it **without** the host's lock of the
+// guard: it touches only the check. `CG_OK` when the verification ran (its outcome, success or
+// not, is judged by the next `cg_guard_advance`); `CG_INVALID_ARGUMENT` when no verification is
+// pending.
+enum cg_status cg_check_verify(struct cg_check *check);
+
+// After `CG_ACTION_WAIT`: the longest the host waits, in seconds, for another request's fetch of
+// the same key set to be reported before it advances the check again (0 otherwise, and for
+// NULL).
+uint64_t cg_check_wait_timeout(const struct cg_check *check);
+
+// The index of the configured issuer chosen for the token (SPEC §8 issuer hint), once known:
+// `CG_INVALID_ARGUMENT` before (and for a token refused before the choice).
+enum cg_status cg_check_issuer(const struct cg_check *check, size_t *index);
+
+// After `CG_ACTION_DONE`: the answer. `CG_OK` when the token is accepted, with a new
+// `cg_verified` in `*out` (claims and derived values; free it with `cg_verified_free`; the check
+// may be freed first). Otherwise the refusal's SPEC §3 status (`CG_TOKEN_EXPIRED`,
+// `CG_JWKS_UNAVAILABLE`, …; answer it with `cg_check_answer`) and `*out` untouched.
+// `CG_INVALID_ARGUMENT` when the check is not done.
+enum cg_status cg_check_result(const struct cg_check *check, struct cg_verified **out);
+
+// After `CG_ACTION_DONE` with a refusal: its SPEC §3 HTTP answer, a new `cg_http_answer` in
+// `*out` (free it with `cg_http_answer_free`). `CG_INVALID_ARGUMENT` when the check is not done
+// or its token was accepted.
+enum cg_status cg_check_answer(const struct cg_check *check, struct cg_http_answer **out);
+
+// A guard built from the `CRYPTR_*` settings, read through `get(userdata, name)` (aliases
+// included; an empty value counts as unset): `CRYPTR_BASE_URL` + `CRYPTR_TENANT_DOMAIN` (one or
+// more tenants, comma-separated: each an issuer `{base}/t/{tenant}` with its key set at
+// `{issuer}/.well-known`), or `CRYPTR_ISSUER` + `CRYPTR_JWKS_URL` (comma-separated, in the same
+// order); `CRYPTR_AUDIENCE` and/or `CRYPTR_CLIENT_IDS`; and the optional `CRYPTR_PROFILE`
+// (default `cryptr`), `CRYPTR_LEEWAY`, `CRYPTR_MAX_LIFETIME`, `CRYPTR_REQUIRED_CLAIMS`,
+// `CRYPTR_TYP`, `CRYPTR_MAX_TOKEN_LEN`, `CRYPTR_MIN_RSA_BITS`, `CRYPTR_ALLOW_HTTP`,
+// `CRYPTR_JWKS_TIMEOUT`, `CRYPTR_JWKS_MAX_BYTES`, `CRYPTR_TOKEN_CACHE_SIZE` (the same settings,
+// defaults and errors as the Flask integration and the server).
+//
+// On `CG_OK`, a new guard in `*out` (free it with `cg_guard_free`). `CG_INVALID_ARGUMENT` for a
+// setting that cannot be used (a value that is not UTF-8 included): then, when `error` is not
+// NULL, `*error` names the setting and the problem (the one output written on failure: it is the
+// error's report, never a result).
+enum cg_status cg_guard_from_settings(cg_setting_lookup get,
+                                      void *userdata,
+                                      struct cg_guard **out,
+                                      struct cg_config_error *error);
+
+// Writes the SPEC defaults into `*settings`: `min_rsa_bits` 2048, `max_keys` 64,
+// `token_cache_capacity` 10000, `allow_http` false, `fetch_timeout` 5 s, `max_jwks_bytes` 1 MiB.
+enum cg_status cg_guard_settings_default(struct cg_guard_settings *settings);
+
+// A guard for `options` (copied) whose accepted issuers each get a key set: `jwks_urls[i]`
+// (`jwks_url_lens[i]` bytes, UTF-8) is the JWKS URL of the i-th issuer added to the options, and
+// `count` must be the number of issuers. `settings` may be NULL for the defaults.
+//
+// On `CG_OK`, a new guard in `*out`. `CG_INVALID_ARGUMENT` for a configuration error (invalid
+// options, a URL that is not `https` unless `allow_http`, an issuer named twice, settings out of
+// range): then, when `error` is not NULL, `*error` says what (its `key` is NULL).
+enum cg_status cg_guard_new(const struct cg_options *options,
+                            const uint8_t *const *jwks_urls,
+                            const size_t *jwks_url_lens,
+                            size_t count,
+                            const struct cg_guard_settings *settings,
+                            struct cg_guard **out,
+                            struct cg_config_error *error);
+
+// Frees a guard; NULL is a no-op. Checks and fetches it handed out may be freed before or after.
+void cg_guard_free(struct cg_guard *guard);
+
+// Moves `check` one step on at `now` (seconds since the Unix epoch): `*action` says what the host
+// does next, and `*fetch` is the fetch to run for `CG_ACTION_FETCH` (a new `cg_fetch`, consumed
+// by its report), NULL for the other actions. Call it with the host's lock held; loop until
+// `CG_ACTION_DONE`:
+//
+// ```c
+// for (;;) {
+//   lock(); cg_guard_advance(guard, check, now(), &action, &fetch); unlock();
+//   if (action == CG_ACTION_DONE) break;
+//   if (action == CG_ACTION_VERIFY) {
+//     cg_check_verify(check);                            /* the RSA work, no lock */
+//   } else if (action == CG_ACTION_FETCH) {
+//     http_get(fetch);                                   /* the HTTP, no lock */
+//     lock(); cg_guard_fetch_done(guard, fetch, ...); unlock();
+//   } else {                                             /* CG_ACTION_WAIT */
+//     wait_for_a_fetch_report(cg_check_wait_timeout(check));
+//   }
+// }
+// ```
+//
+// The loop ends: a check asks for at most one blocking fetch or wait for its key set and one more
+// for an unknown key. Advancing a check that is done answers `CG_ACTION_DONE` again, with a
+// refusal.
+enum cg_status cg_guard_advance(struct cg_guard *guard,
+                                struct cg_check *check,
+                                uint64_t now,
+                                enum cg_action *action,
+                                struct cg_fetch **fetch);
+
+// Reports a fetch that got an HTTP response, read whole: its status code, its `Cache-Control`
+// value `(cache_control, cache_control_len)` (NULL with length 0 when the response had none) and
+// its body. A 200 whose body is a valid JWKS installs the key set (SPEC §4: fresh for its
+// `max-age` clamped to [60 s, 24 h], else 10 min); any other status, a body over
+// `cg_fetch_max_bytes` or an invalid document counts as a failed fetch (the last good set stays in
+// use within its grace; the guard retries with backoff). A valid set without a usable key is
+// installed but leaves the issuer not ready.
+//
+// `fetch` must come from this guard (`cg_guard_advance` or `cg_guard_due_fetches`): a fetch
+// reported to another guard could install its body there. The fetch is consumed, whatever the
+// status (never use it again). On `CG_OK`, `*label` is a
+// static NUL-terminated label for logs and metrics: `"ok"` (installed), `"no_usable_key"`,
+// `"superseded"` (a newer set is in use), or the failure's `"http_status"`, `"too_large"`,
+// `"invalid_jwks"`; and, when `message` is not NULL, a human sentence for the log is written into
+// `(message, message_len)` (NUL-terminated, cut to fit as `snprintf` does; `CG_REPORT_MAX` bytes
+// always suffice). Call it with the host's lock held.
+enum cg_status cg_guard_fetch_done(struct cg_guard *guard,
+                                   struct cg_fetch *fetch,
+                                   uint16_t http_status,
+                                   const uint8_t *cache_control,
+                                   size_t cache_control_len,
+                                   const uint8_t *body,
+                                   size_t body_len,
+                                   uint64_t now,
+                                   const char **label,
+                                   char *message,
+                                   size_t message_len);
+
+// Reports a fetch that got no usable HTTP response: `failure` is a `cg_fetch_failure`
+// (`CG_FETCH_FAILURE_TIMEOUT`, `_TOO_LARGE`, `_NETWORK`; any other value is
+// `CG_INVALID_ARGUMENT`, and the fetch is reported as a network failure). It counts as a failed
+// fetch. The fetch is consumed, whatever the status; `*label` and `message` as
+// `cg_guard_fetch_done`. Call it with the host's lock held.
+enum cg_status cg_guard_fetch_failed(struct cg_guard *guard,
+                                     struct cg_fetch *fetch,
+                                     int failure,
+                                     uint64_t now,
+                                     const char **label,
+                                     char *message,
+                                     size_t message_len);
+
+// The fetches the policy wants started now without a request, one per call: at start-up (so the
+// first requests find their key sets) and from a periodic timer (background refreshes, and the
+// retries of an issuer that is down or served no usable key). Call it in a loop until `*fetch`
+// is NULL; run and report each fetch as one from `cg_guard_advance`. Call it with the host's lock
+// held.
+enum cg_status cg_guard_due_fetches(struct cg_guard *guard, uint64_t now, struct cg_fetch **fetch);
+
+// Whether every configured issuer is ready at `now`: a usable key set holding a usable key (for a
+// readiness probe). False for NULL.
+bool cg_guard_is_ready(const struct cg_guard *guard, uint64_t now);
+
+// The number of configured issuers (0 for NULL).
+size_t cg_guard_issuer_count(const struct cg_guard *guard);
+
+// Whether issuer `index` is ready at `now` (`*ready`): a usable key set holding a usable key.
+// `CG_INVALID_ARGUMENT` when `index >= cg_guard_issuer_count`.
+enum cg_status cg_guard_issuer_ready(const struct cg_guard *guard,
+                                     size_t index,
+                                     uint64_t now,
+                                     bool *ready);
+
+// The issuer `index` (its exact `iss`; borrowed until `cg_guard_free`).
+// `CG_INVALID_ARGUMENT` when `index >= cg_guard_issuer_count`.
+enum cg_status cg_guard_issuer_name(const struct cg_guard *guard,
+                                    size_t index,
+                                    const uint8_t **name,
+                                    size_t *name_len);
+
+// The JWKS URL of issuer `index` (borrowed until `cg_guard_free`).
+// `CG_INVALID_ARGUMENT` when `index >= cg_guard_issuer_count`.
+enum cg_status cg_guard_issuer_jwks_url(const struct cg_guard *guard,
+                                        size_t index,
+                                        const uint8_t **url,
+                                        size_t *url_len);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -295,6 +295,26 @@ impl CText {
     }
 }
 
+/// Writes `text` into the caller's buffer `(buf, len)` as `snprintf` does: at most `len - 1`
+/// bytes of it (cut at a UTF-8 boundary) and a NUL; nothing when `buf` is NULL or `len` is 0.
+/// Returns the length of the whole text, so a caller can tell that it was cut.
+pub(crate) fn write_text(text: &str, buf: *mut c_char, len: usize) -> usize {
+    if buf.is_null() || len == 0 {
+        return text.len();
+    }
+    let mut n = text.len().min(len - 1);
+    while !text.is_char_boundary(n) {
+        n -= 1;
+    }
+    // SAFETY: `buf` is non-NULL and the caller promises `len` writable bytes; we write
+    // `n + 1 <= len` of them.
+    unsafe {
+        std::ptr::copy_nonoverlapping(text.as_ptr(), buf.cast::<u8>(), n);
+        *buf.add(n) = 0;
+    }
+    text.len()
+}
+
 /// Locks an object's mutex, recovering from poisoning.
 pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic while the lock was held was caught at the boundary; the policy's state is still

@@ -41,6 +41,15 @@ mod keyset_cache;
 
 mod http;
 
+mod fetch;
+
+mod check;
+
+mod guard;
+
+pub use check::*;
+pub use fetch::*;
+pub use guard::*;
 pub use http::*;
 pub use keyset::*;
 pub use keyset_cache::*;
