@@ -5,7 +5,7 @@
 # 127.0.0.1, ffi/tests/c/issuer.py) linked against the static and the shared library, each run
 # plain, under ASan+UBSan and under valgrind memcheck, the C conformance runner over every vector
 # compared with the expectations (and with the core runner), and the example CLI built through
-# pkg-config (shared and static) and run.
+# pkg-config (shared and static, with the Makefile and with the README's command lines) and run.
 # Idempotent; installs what it needs (gcc, valgrind, pkg-config, python3).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -160,6 +160,25 @@ step "example (shared)" example "$build/cg_validate_shared"
 step "example (static)" example "$build/cg_validate_static"
 step "example static binary has no libcryptr_guard.so" \
   bash -c "! ldd '$build/cg_validate_static' | grep -q libcryptr_guard"
+# The command lines of ffi/README.md, "Build, install, link", as written there; the shared one
+# finds the library through its rpath, without LD_LIBRARY_PATH.
+readme_links() {
+  local app=examples/c/cg_validate.c
+  cc -std=c99 "$app" $(pkg-config --cflags --libs cryptr_guard) \
+    -Wl,-rpath,"$(pkg-config --variable=libdir cryptr_guard)" -o "$build/readme_shared" &&
+    cc -std=c99 "$app" $(pkg-config --cflags cryptr_guard) \
+      "$(pkg-config --variable=staticlib cryptr_guard)" \
+      $(pkg-config --variable=native_static_libs cryptr_guard) -o "$build/readme_static" &&
+    cc -std=c99 "$app" $(pkg-config --cflags cryptr_guard) \
+      -L"$(pkg-config --variable=libdir cryptr_guard)" -Wl,-Bstatic -lcryptr_guard -Wl,-Bdynamic \
+      $(pkg-config --variable=native_static_libs cryptr_guard) -o "$build/readme_bstatic" &&
+    ! ldd "$build/readme_static" | grep -q libcryptr_guard &&
+    ! ldd "$build/readme_bstatic" | grep -q libcryptr_guard &&
+    env -u LD_LIBRARY_PATH ldd "$build/readme_shared" | grep -q "$prefix/lib/libcryptr_guard.so" &&
+    (unset LD_LIBRARY_PATH && example "$build/readme_shared") &&
+    example "$build/readme_static" && example "$build/readme_bstatic"
+}
+step "README link lines (shared with rpath, static two ways)" readme_links
 
 echo "ffi: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
