@@ -5,13 +5,16 @@
  *
  * Conventions: opaque handles with _new/_free pairs (_free(NULL) is a no-op); buffers are
  * (const uint8_t *ptr, size_t len), a NULL ptr allowed only with len 0; inputs first, outputs
- * last; outputs are written only when a function returns CG_OK; borrowed outputs live as long
- * as the handle they come from. Every function is panic-safe: a bug answers CG_PANIC.
+ * last; outputs are written only when a function returns CG_OK (the one exception is the
+ * cg_config_error report of a configuration error); borrowed outputs live as long as the handle
+ * they come from. Every function is panic-safe: a bug answers CG_PANIC.
  *
- * Thread safety: cg_keyset, cg_validator and cg_verified are immutable and may be used from any
- * number of threads at once; cg_token_cache and cg_keyset_cache are locked internally and may be
- * shared by every thread; cg_options is a plain builder, for one thread at a time. Free each
- * handle exactly once, after every other use of it.
+ * Thread safety: cg_keyset, cg_validator, cg_verified and cg_http_answer are immutable and may be
+ * used from any number of threads at once; cg_token_cache and cg_keyset_cache are locked
+ * internally and may be shared by every thread; a cg_guard is NOT: the host holds its own lock
+ * around every call that takes a cg_guard, while cg_check_verify (the RSA work) and the cg_fetch
+ * accessors (the HTTP exchange) run without it. cg_options, cg_check and cg_fetch are for one
+ * thread at a time. Free each handle exactly once, after every other use of it.
  */
 
 
@@ -51,14 +54,25 @@
 // `jti`
 #define CG_CLAIM_JTI (1 << 6)
 
-// The default required claims (SPEC §1): `exp`, `iss`, `aud`.
+// The default required claims of the `rfc` profile (SPEC §1): `exp`, `iss`, `aud`.
 #define CG_CLAIMS_DEFAULT ((CG_CLAIM_EXP | CG_CLAIM_ISS) | CG_CLAIM_AUD)
+
+// The default required claims of the `cryptr` profile (SPEC §7): `exp`, `iss`.
+#define CG_CLAIMS_CRYPTR_DEFAULT (CG_CLAIM_EXP | CG_CLAIM_ISS)
+
+// The default `max_lifetime` of the `cryptr` profile (SPEC §7): 30 days, in seconds.
+#define CG_CRYPTR_MAX_LIFETIME 2592000
 
 // The default `max_token_len` (SPEC §1), in bytes.
 #define CG_DEFAULT_MAX_TOKEN_LEN 8192
 
-// The answer of every fallible function: `CG_OK` (0), one value per SPEC §3 error code (1–12),
-// and the C-only values (100 and up).
+// The longest message `cg_guard_fetch_done` and `cg_guard_fetch_failed` write, NUL included: a
+// buffer of this size is never cut.
+#define CG_REPORT_MAX 256
+
+// The answer of every fallible function: `CG_OK` (0), one value per SPEC §3 error code (1–14: the
+// validation codes, then the host codes of the `Authorization` header), and the C-only values
+// (100 and up).
 typedef enum cg_status {
   // Success.
   CG_OK = 0,
@@ -84,8 +98,13 @@ typedef enum cg_status {
   CG_INVALID_AUDIENCE = 10,
   // `invalid_jwks`: the JWKS document itself is unusable.
   CG_INVALID_JWKS = 11,
-  // `jwks_unavailable`: no key set could be fetched and none is cached (key-set cache only).
+  // `jwks_unavailable` (hosts): no key set could be fetched and none is cached.
   CG_JWKS_UNAVAILABLE = 12,
+  // `authorization_header_missing` (hosts): no `Authorization` header, or an empty one.
+  CG_AUTHORIZATION_HEADER_MISSING = 13,
+  // `invalid_header` (hosts): not `Bearer <token>` with exactly one token, or several
+  // `Authorization` headers.
+  CG_INVALID_HEADER = 14,
   // `null_argument` (C only): a required pointer argument was NULL (or a buffer pointer was
   // NULL with a non-zero length).
   CG_NULL_ARGUMENT = 100,
@@ -98,6 +117,14 @@ typedef enum cg_status {
   // `panic` (C only): a bug inside the library was caught at the boundary; nothing was written.
   CG_PANIC = 103,
 } cg_status;
+
+// Which rules apply (SPEC §1 `profile`): the values of `cg_options_set_profile`.
+typedef enum cg_profile {
+  // SPEC §1–§6 as written (the default of `cg_options_new`).
+  CG_PROFILE_RFC = 0,
+  // SPEC §7 on top: the tokens Cryptr issues (v1 and v3).
+  CG_PROFILE_CRYPTR = 1,
+} cg_profile;
 
 // What to do with a request, as `cg_keyset_cache_poll` decides (SPEC §4 cache policy).
 typedef enum cg_decision {
@@ -127,6 +154,72 @@ typedef enum cg_set_state {
   CG_SET_EXPIRED = 3,
 } cg_set_state;
 
+// What the host does next for a check (`cg_guard_advance`).
+typedef enum cg_action {
+  // Answer the request: `cg_check_result` (and `cg_check_answer` for a refusal).
+  CG_ACTION_DONE = 0,
+  // Run `cg_check_verify(check)` without the lock, then advance again.
+  CG_ACTION_VERIFY = 1,
+  // Run the fetch (`*fetch`) and report it (`cg_guard_fetch_done` / `cg_guard_fetch_failed`),
+  // then advance again. A background fetch (`cg_fetch_is_background`) may run concurrently:
+  // advance at once.
+  CG_ACTION_FETCH = 2,
+  // Another request's fetch of this key set is in flight: wait until a fetch is reported or
+  // `cg_check_wait_timeout(check)` seconds have passed, then advance again.
+  CG_ACTION_WAIT = 3,
+} cg_action;
+
+// How a fetch failed without an HTTP response (`cg_guard_fetch_failed`).
+typedef enum cg_fetch_failure {
+  // No complete response within `cg_fetch_timeout`.
+  CG_FETCH_FAILURE_TIMEOUT = 0,
+  // The body was longer than `cg_fetch_max_bytes`.
+  CG_FETCH_FAILURE_TOO_LARGE = 1,
+  // The connection or the HTTP exchange failed (refused, reset, TLS, a malformed response).
+  CG_FETCH_FAILURE_NETWORK = 2,
+} cg_fetch_failure;
+
+// One request's check of a token by a guard: the token (copied) and how far it got. Created with
+// `cg_check_new`, moved on by `cg_guard_advance` until it answers `CG_ACTION_DONE`, then read with
+// `cg_check_result` / `cg_check_answer`; freed once with `cg_check_free`.
+//
+// A check belongs to one request: use it from one thread at a time, always with the same guard.
+// `cg_check_verify` touches only the check (and immutable data it shares with the guard), so the
+// host runs it without holding its lock of the guard.
+typedef struct cg_check cg_check;
+
+// A JWKS fetch the guard asks the host to run (from `cg_guard_advance` or
+// `cg_guard_due_fetches`): an HTTP `GET` of `cg_fetch_url` without redirects, given up after
+// `cg_fetch_timeout` seconds from its start (connection to last byte), reading at most
+// `cg_fetch_max_bytes` of body. Report what came of it with `cg_guard_fetch_done` or
+// `cg_guard_fetch_failed`, which consume the fetch: until then the issuer counts as fetching,
+// and no other fetch of it starts (a fetch never reported is abandoned after 30 s).
+//
+// Its accessors only read the fetch: the HTTP exchange may run outside the host's lock of the
+// guard, on any thread.
+typedef struct cg_fetch cg_fetch;
+
+// The guard of a protected resource: for each configured issuer, its JWKS URL, key-set cache
+// (SPEC §4) and verified-token cache, and one validator. It decides when to fetch, which key set
+// a token is checked against (SPEC §8: an issuer that is not configured is refused without any
+// fetch), when an unknown key is worth a refetch and a retry, whether the issuers are ready, and
+// what a refusal answers. The host does the HTTP, keeps the clock, and runs the RSA work
+// (`cg_check_verify`) outside its lock.
+//
+// **Not thread-safe by itself**: every call that takes a `cg_guard` (readers included) must hold
+// the host's lock of it (one mutex per guard). `cg_check_verify` and the `cg_fetch_*` accessors
+// do not touch the guard and run without the lock.
+typedef struct cg_guard cg_guard;
+
+// The HTTP answer to a refused request (SPEC §3): the status (401 or 503), the body's
+// tutorial-compatible `code` and fine `error`, the `description`, the `WWW-Authenticate` value
+// (on every 401), the `Retry-After` value (on every 503) and the JSON body
+// `{"code":…,"description":…,"error":…}`. Immutable; freed once with `cg_http_answer_free`.
+//
+// Its strings are borrowed until `cg_http_answer_free`; each is also NUL-terminated (the NUL
+// follows the `len` bytes), so it may be printed with `%s` or passed to an HTTP library as is.
+typedef struct cg_http_answer cg_http_answer;
+
 // A parsed JWKS: the usable RS256 keys, in document order, and the reasons of the skipped ones.
 //
 // Immutable once built: one `cg_keyset` may be used from any number of threads at once (it is
@@ -152,7 +245,9 @@ typedef struct cg_keyset cg_keyset;
 typedef struct cg_keyset_cache cg_keyset_cache;
 
 // Validation options under construction (SPEC §1). A plain builder: not for use from two
-// threads at once. Turn it into a `cg_validator` with `cg_validator_new`.
+// threads at once. Turn it into a `cg_validator` with `cg_validator_new` (or a guard with
+// `cg_guard_new`). Options left unset take their profile's default, whatever the order of the
+// calls: `required_claims` and `max_lifetime` follow `cg_options_set_profile` until they are set.
 typedef struct cg_options cg_options;
 
 // A bounded cache of verified tokens (SPEC §4): a hit skips the signature, never the clock.
@@ -164,9 +259,48 @@ typedef struct cg_token_cache cg_token_cache;
 // from any number of threads at once.
 typedef struct cg_validator cg_validator;
 
-// A verified token: the header's `kid`, the registered claims and the decoded payload. Immutable:
-// may be read from several threads; freed once with `cg_verified_free`.
+// A verified token: the header's `kid`, the registered claims, the decoded payload and the SPEC §7
+// derived values (issuer, client id, tenant, scopes). Immutable: may be read from several
+// threads; freed once with `cg_verified_free`.
 typedef struct cg_verified cg_verified;
+
+// A host's answer to "what is the value of setting `name`?": the value as a NUL-terminated UTF-8
+// string, or NULL when the setting is not set. `getenv` with an ignored `userdata` is one. The
+// string is copied at once: it need only stay valid until `get` is called again.
+typedef const char *(*cg_setting_lookup)(void *userdata, const char *name);
+
+// What a configuration error is about, when `cg_guard_from_settings` or `cg_guard_new` answers
+// `CG_INVALID_ARGUMENT`: the setting at fault (`key`, e.g. `CRYPTR_LEEWAY`; NULL with length 0
+// when the error is not one setting's, from `cg_guard_new`) and what is wrong with it and what is
+// expected (`problem`). Static text (valid forever, not NUL-terminated, print it with `%.*s`);
+// neither holds the value (a URL or an id may be a secret in some deployments).
+typedef struct cg_config_error {
+  // The setting, e.g. `CRYPTR_LEEWAY`, or NULL.
+  const uint8_t *key;
+  // The length of `key`.
+  size_t key_len;
+  // What is wrong.
+  const uint8_t *problem;
+  // The length of `problem`.
+  size_t problem_len;
+} cg_config_error;
+
+// How a guard built by `cg_guard_new` fetches and caches. Start from
+// `cg_guard_settings_default` (the SPEC defaults) and change what differs.
+typedef struct cg_guard_settings {
+  // The smallest RSA key accepted, 1024 to 8192 bits (default 2048).
+  uint32_t min_rsa_bits;
+  // The most elements a JWKS `keys` array may have (default 64).
+  size_t max_keys;
+  // Verified tokens cached per issuer; 0 disables the cache (default 10000).
+  size_t token_cache_capacity;
+  // Accept plain `http` JWKS URLs, for local tests only (default false).
+  bool allow_http;
+  // The hard deadline of one JWKS fetch, 1 to 30 seconds (default 5).
+  uint64_t fetch_timeout;
+  // The largest JWKS body accepted, in bytes (default 1 MiB).
+  size_t max_jwks_bytes;
+} cg_guard_settings;
 
 #ifdef __cplusplus
 extern "C" {
@@ -237,14 +371,18 @@ enum cg_status cg_keyset_skipped_kid(const struct cg_keyset *keys,
                                      const uint8_t **kid,
                                      size_t *kid_len);
 
-// New options with the SPEC §1 defaults: no issuer and no audience yet (add at least one of
-// each), leeway 0, required claims `CG_CLAIMS_DEFAULT`, `max_token_len` 8192, `typ` not checked.
+// New options with the SPEC §1 defaults: the `rfc` profile, no issuer and no audience yet (add
+// at least one issuer, and at least one audience or client id), leeway 0, the profile's required
+// claims (`CG_CLAIMS_DEFAULT`) and `max_lifetime` (none), `max_token_len` 8192, `typ` not checked,
+// no client id.
 enum cg_status cg_options_new(struct cg_options **out);
 
 // Frees options; NULL is a no-op.
 void cg_options_free(struct cg_options *options);
 
-// Adds an accepted issuer (UTF-8, compared exactly with the unescaped `iss`).
+// Adds an accepted issuer (UTF-8, compared exactly with the unescaped `iss`). With several
+// issuers, their order is the order of `cg_validator_validate_by_issuer`'s key sets and of a
+// guard's JWKS URLs.
 enum cg_status cg_options_add_issuer(struct cg_options *options,
                                      const uint8_t *issuer,
                                      size_t issuer_len);
@@ -254,11 +392,19 @@ enum cg_status cg_options_add_audience(struct cg_options *options,
                                        const uint8_t *audience,
                                        size_t audience_len);
 
+// Adds an accepted OAuth client id (UTF-8, compared exactly): client ids stand in for the
+// audience when a token's `aud` is absent or an empty array (SPEC §2 step 15: the `client_id`
+// claim, and `cid` in the `cryptr` profile). Cryptr v3 tokens carry `aud: []`: accept them by
+// client id.
+enum cg_status cg_options_add_client_id(struct cg_options *options,
+                                        const uint8_t *client_id,
+                                        size_t client_id_len);
+
 // Sets the clock skew allowed on `exp`, `nbf` and `iat`, in whole seconds.
 enum cg_status cg_options_set_leeway(struct cg_options *options, uint64_t seconds);
 
-// Sets the claims that must be present: a bitwise OR of `CG_CLAIM_*` (0 for none). An unknown
-// bit is `CG_INVALID_ARGUMENT`.
+// Sets the claims that must be present: a bitwise OR of `CG_CLAIM_*` (0 for none), instead of
+// the profile's default. An unknown bit is `CG_INVALID_ARGUMENT`.
 enum cg_status cg_options_set_required_claims(struct cg_options *options, uint32_t claims);
 
 // Sets the longest token accepted, in bytes (longer is `CG_MALFORMED_TOKEN`).
@@ -268,8 +414,34 @@ enum cg_status cg_options_set_max_token_len(struct cg_options *options, size_t l
 // an `application/` prefix ignored). A NULL `typ` (with `typ_len` 0) stops checking it.
 enum cg_status cg_options_set_typ(struct cg_options *options, const uint8_t *typ, size_t typ_len);
 
+// Sets the profile: a `cg_profile` value (`CG_PROFILE_RFC`, `CG_PROFILE_CRYPTR`; any other is
+// `CG_INVALID_ARGUMENT`). Required claims and `max_lifetime` not set explicitly follow it.
+enum cg_status cg_options_set_profile(struct cg_options *options, int profile);
+
+// Sets `max_lifetime`: the furthest in the future an `exp` may lie, in seconds (SPEC §2 step 11:
+// further is `CG_INVALID_CLAIM`), instead of the profile's default. 0 is a configuration error
+// (`cg_validator_new` answers `CG_INVALID_ARGUMENT`); for no limit, use
+// `cg_options_set_max_lifetime_none`.
+enum cg_status cg_options_set_max_lifetime(struct cg_options *options, uint64_t seconds);
+
+// Sets no `max_lifetime` (any future `exp` is accepted), instead of the profile's default.
+enum cg_status cg_options_set_max_lifetime_none(struct cg_options *options);
+
+// The profile (`*profile`, a `cg_profile`).
+enum cg_status cg_options_profile(const struct cg_options *options, enum cg_profile *profile);
+
+// The required claims in effect (`*claims`, `CG_CLAIM_*` bits): those set, else the profile's.
+enum cg_status cg_options_required_claims(const struct cg_options *options, uint32_t *claims);
+
+// The `max_lifetime` in effect (the one set, else the profile's): `*present = true` and
+// `*seconds` the limit, or `*present = false` and `*seconds = 0` for none.
+enum cg_status cg_options_max_lifetime(const struct cg_options *options,
+                                       uint64_t *seconds,
+                                       bool *present);
+
 // Builds a validator from `options` (copied: the options may be freed or changed afterwards).
-// `CG_INVALID_ARGUMENT` without an issuer or an audience.
+// `CG_INVALID_ARGUMENT` for a configuration error (SPEC §1): no issuer, neither an audience nor
+// a client id, a `max_lifetime` of 0.
 enum cg_status cg_validator_new(const struct cg_options *options, struct cg_validator **out);
 
 // Frees a validator; NULL is a no-op.
@@ -285,6 +457,25 @@ enum cg_status cg_validator_validate(const struct cg_validator *validator,
                                      size_t token_len,
                                      uint64_t now,
                                      struct cg_verified **out);
+
+// SPEC §8, for a host that holds one key set per accepted issuer: validates the token at `now`
+// choosing the key set by its issuer hint. `keysets` has `count` elements, one per accepted
+// issuer in the order they were added to the options (`count` must be that number, else
+// `CG_INVALID_ARGUMENT`); an element may be NULL when no set is held for that issuer yet.
+//
+// Steps 1–6; then the hint (the header `iss` if it is a string, else the payload's) chooses the
+// set. Without a hint, the only accepted issuer is chosen, or `CG_MISSING_CLAIM` when there are
+// several; a hint that is not exactly an accepted issuer is `CG_INVALID_ISSUER` before any set
+// is looked at; a NULL set for the chosen issuer is `CG_JWKS_UNAVAILABLE`. Then steps 7–15
+// against that set, the effective issuer equal to the hint. A host with one key set uses
+// `cg_validator_validate` (SPEC §2), even when several issuers are accepted.
+enum cg_status cg_validator_validate_by_issuer(const struct cg_validator *validator,
+                                               const struct cg_keyset *const *keysets,
+                                               size_t count,
+                                               const uint8_t *token,
+                                               size_t token_len,
+                                               uint64_t now,
+                                               struct cg_verified **out);
 
 // Frees a verified token; NULL is a no-op.
 void cg_verified_free(struct cg_verified *verified);
@@ -336,10 +527,40 @@ enum cg_status cg_verified_nbf(const struct cg_verified *verified, int64_t *valu
 // `iat`, as `cg_verified_exp`.
 enum cg_status cg_verified_iat(const struct cg_verified *verified, int64_t *value, bool *present);
 
+// The effective issuer (SPEC §7 derived value): the payload `iss`, else (in the `cryptr`
+// profile) the header `iss`. Borrowed; `*issuer = NULL` when absent.
+enum cg_status cg_verified_issuer(const struct cg_verified *verified,
+                                  const uint8_t **issuer,
+                                  size_t *issuer_len);
+
+// The client id (SPEC §7 derived value): `client_id`, else (in the `cryptr` profile) `cid`.
+// Borrowed; `*client_id = NULL` when absent.
+enum cg_status cg_verified_client_id(const struct cg_verified *verified,
+                                     const uint8_t **client_id,
+                                     size_t *client_id_len);
+
+// The tenant (SPEC §7 derived value; `cryptr` profile: `org`, else `tnt`). Borrowed;
+// `*tenant = NULL` when absent (always, in the `rfc` profile).
+enum cg_status cg_verified_tenant(const struct cg_verified *verified,
+                                  const uint8_t **tenant,
+                                  size_t *tenant_len);
+
+// The number of scopes (SPEC §7 derived value: the `scope` claim, else `scp`, as a list; a
+// string is split on ASCII spaces); 0 when both are absent (or for NULL). Scope checks read
+// these, never one claim name.
+size_t cg_verified_scope_count(const struct cg_verified *verified);
+
+// Scope `index` (borrowed). `CG_INVALID_ARGUMENT` when `index >= cg_verified_scope_count`.
+enum cg_status cg_verified_scope(const struct cg_verified *verified,
+                                 size_t index,
+                                 const uint8_t **scope,
+                                 size_t *scope_len);
+
 // SPEC §2 step 8 alone: whether `(sig, sig_len)` is a valid RSASSA-PKCS1-v1_5 SHA-256 signature
-// of `(msg, msg_len)` under the RSA key with base64 `n` and `e` as a JWK publishes them (no
-// key-usability rule applied). `CG_OK` when it verifies, `CG_INVALID_SIGNATURE` when it does not
-// (whatever the reason, an unusable key included).
+// of `(msg, msg_len)` under the RSA key with base64 `n` and `e` as a JWK publishes them. Of the
+// key-usability rules only the arithmetic ones apply: `e` odd with `3 <= e < 2^32` (with `e = 1`
+// every message would "verify") and a modulus of 1024 to 8192 bits. `CG_OK` when it verifies,
+// `CG_INVALID_SIGNATURE` when it does not (whatever the reason, an unusable key included).
 enum cg_status cg_verify_rs256_raw(const uint8_t *n,
                                    size_t n_len,
                                    const uint8_t *e,
@@ -453,6 +674,281 @@ enum cg_status cg_keyset_cache_state(const struct cg_keyset_cache *cache,
                                      uint64_t now,
                                      enum cg_set_state *state,
                                      uint64_t *fresh_until);
+
+// The HTTP answer for a refusal with status `status` (any SPEC §3 code: `CG_MALFORMED_TOKEN` …
+// `CG_INVALID_HEADER`), for a host that validates without the guard (a guard's check gives its
+// own with `cg_check_answer`). `retry_after` is the `Retry-After` of a 503 (`CG_JWKS_UNAVAILABLE`,
+// `CG_INVALID_JWKS`; at least 1 is sent, e.g. `cg_keyset_cache_retry_after`), ignored otherwise.
+// A new answer in `*out` (free it with `cg_http_answer_free`). `CG_INVALID_ARGUMENT` for `CG_OK`,
+// the C-only values and any other number: they are no refusal of a request.
+enum cg_status cg_http_answer_for_status(int status,
+                                         uint64_t retry_after,
+                                         struct cg_http_answer **out);
+
+// Frees an HTTP answer; NULL is a no-op.
+void cg_http_answer_free(struct cg_http_answer *answer);
+
+// The HTTP status: 401 or 503 (0 for NULL).
+uint16_t cg_http_answer_status(const struct cg_http_answer *answer);
+
+// The `Retry-After` value in seconds, at least 1, on every 503; 0 when the answer has none
+// (every 401, and NULL).
+uint64_t cg_http_answer_retry_after(const struct cg_http_answer *answer);
+
+// The body's `code`, as the Flask tutorial answered it (`"invalid_header"`, `"no_rsa_key"`,
+// `"token_expired"`, `"invalid_claims"`, `"authorization_header_missing"`,
+// `"jwks_unavailable"`).
+enum cg_status cg_http_answer_code(const struct cg_http_answer *answer,
+                                   const uint8_t **code,
+                                   size_t *code_len);
+
+// The body's `error`: the fine SPEC §3 code (`"invalid_signature"`, …).
+enum cg_status cg_http_answer_error(const struct cg_http_answer *answer,
+                                    const uint8_t **error,
+                                    size_t *error_len);
+
+// The body's `description` (human text; never token or key material).
+enum cg_status cg_http_answer_description(const struct cg_http_answer *answer,
+                                          const uint8_t **description,
+                                          size_t *description_len);
+
+// The `WWW-Authenticate` header value (RFC 6750), on every 401: `Bearer` for a missing header,
+// else `Bearer error="invalid_token", error_description="…"`. `*value = NULL`, `*value_len = 0`
+// when the answer sends none (a 503).
+enum cg_status cg_http_answer_www_authenticate(const struct cg_http_answer *answer,
+                                               const uint8_t **value,
+                                               size_t *value_len);
+
+// The JSON body: `{"code":…,"description":…,"error":…}` (send it as `application/json`).
+enum cg_status cg_http_answer_body(const struct cg_http_answer *answer,
+                                   const uint8_t **body,
+                                   size_t *body_len);
+
+// The token of a request's `Authorization` header values, by the one rule every host shares:
+// `values[i]` (`lens[i]` bytes) is the i-th `Authorization` header of the request, in the order
+// received, `count` of them (0, with NULL arrays, for none).
+//
+// - no header, or one whose value is empty or only spaces: `CG_AUTHORIZATION_HEADER_MISSING`;
+// - more than one header: `CG_INVALID_HEADER`;
+// - otherwise the value must be the scheme `Bearer` (ASCII-case-insensitive) and exactly one
+//   token, separated by ASCII spaces (0x20) only, leading and trailing spaces allowed (a tab or a
+//   no-break space is part of a word: `Bearer\xa0t` is `CG_INVALID_HEADER`).
+//
+// On `CG_OK`, `(*token, *token_len)` is the token, borrowed from `values` (not NUL-terminated).
+// For the refusal's HTTP answer: `cg_http_answer_for_status(status, 0, &answer)`.
+enum cg_status cg_bearer_token(const uint8_t *const *values,
+                               const size_t *lens,
+                               size_t count,
+                               const uint8_t **token,
+                               size_t *token_len);
+
+// Frees a fetch without reporting it (at shutdown, say); NULL is a no-op. A fetch that was run
+// is reported with `cg_guard_fetch_done` or `cg_guard_fetch_failed` instead, which free it.
+void cg_fetch_free(struct cg_fetch *fetch);
+
+// The URL to fetch (borrowed until the fetch is consumed or freed), NUL-terminated as well:
+// `*url` may be handed to an HTTP client as a C string.
+enum cg_status cg_fetch_url(const struct cg_fetch *fetch, const uint8_t **url, size_t *url_len);
+
+// The hard deadline of the whole fetch, in seconds from its start (0 for NULL).
+uint64_t cg_fetch_timeout(const struct cg_fetch *fetch);
+
+// The largest body to read, in bytes: a longer one is reported as
+// `CG_FETCH_FAILURE_TOO_LARGE` (0 for NULL).
+size_t cg_fetch_max_bytes(const struct cg_fetch *fetch);
+
+// Whether this is a refresh of a key set that is still in use: the host may run it in the
+// background and advance the request's check at once (or run it inline). False for NULL.
+bool cg_fetch_is_background(const struct cg_fetch *fetch);
+
+// The index of the issuer whose key set this is (as `cg_guard_issuer_name`; 0 for NULL).
+size_t cg_fetch_issuer(const struct cg_fetch *fetch);
+
+// Why the guard asks for it, for logs: `"no_usable_set"` (never fetched, every fetch failed, or
+// the set is past its grace), `"stale"` (a refresh) or `"unknown_key"` (a token named a key the
+// set lacks). A static NUL-terminated string; `"unknown"` for NULL.
+const char *cg_fetch_reason(const struct cg_fetch *fetch);
+
+// A new check of the token `(token, token_len)` (the bytes after `Bearer `, e.g. from
+// `cg_bearer_token`; copied, so the buffer may be reused at once).
+enum cg_status cg_check_new(const uint8_t *token, size_t token_len, struct cg_check **out);
+
+// Frees a check; NULL is a no-op.
+void cg_check_free(struct cg_check *check);
+
+// After `CG_ACTION_VERIFY`: verifies the token's signature and claims (SPEC §2 steps 7–15, the
+// RSA work), then the host advances the check again. Run it **without** the host's lock of the
+// guard: it touches only the check. `CG_OK` when the verification ran (its outcome, success or
+// not, is judged by the next `cg_guard_advance`); `CG_INVALID_ARGUMENT` when no verification is
+// pending.
+enum cg_status cg_check_verify(struct cg_check *check);
+
+// After `CG_ACTION_WAIT`: the longest the host waits, in seconds, for another request's fetch of
+// the same key set to be reported before it advances the check again (0 otherwise, and for
+// NULL).
+uint64_t cg_check_wait_timeout(const struct cg_check *check);
+
+// The index of the configured issuer chosen for the token (SPEC §8 issuer hint), once known:
+// `CG_INVALID_ARGUMENT` before (and for a token refused before the choice).
+enum cg_status cg_check_issuer(const struct cg_check *check, size_t *index);
+
+// After `CG_ACTION_DONE`: the answer. `CG_OK` when the token is accepted, with a new
+// `cg_verified` in `*out` (claims and derived values; free it with `cg_verified_free`; the check
+// may be freed first). Otherwise the refusal's SPEC §3 status (`CG_TOKEN_EXPIRED`,
+// `CG_JWKS_UNAVAILABLE`, …; answer it with `cg_check_answer`) and `*out` untouched.
+// `CG_INVALID_ARGUMENT` when the check is not done.
+enum cg_status cg_check_result(const struct cg_check *check, struct cg_verified **out);
+
+// After `CG_ACTION_DONE` with a refusal: its SPEC §3 HTTP answer, a new `cg_http_answer` in
+// `*out` (free it with `cg_http_answer_free`). `CG_INVALID_ARGUMENT` when the check is not done
+// or its token was accepted.
+enum cg_status cg_check_answer(const struct cg_check *check, struct cg_http_answer **out);
+
+// A guard built from the `CRYPTR_*` settings, read through `get(userdata, name)` (aliases
+// included; an empty value counts as unset): `CRYPTR_BASE_URL` + `CRYPTR_TENANT_DOMAIN` (one or
+// more tenants, comma-separated: each an issuer `{base}/t/{tenant}` with its key set at
+// `{issuer}/.well-known`), or `CRYPTR_ISSUER` + `CRYPTR_JWKS_URL` (comma-separated, in the same
+// order); `CRYPTR_AUDIENCE` and/or `CRYPTR_CLIENT_IDS`; and the optional `CRYPTR_PROFILE`
+// (default `cryptr`), `CRYPTR_LEEWAY`, `CRYPTR_MAX_LIFETIME`, `CRYPTR_REQUIRED_CLAIMS`,
+// `CRYPTR_TYP`, `CRYPTR_MAX_TOKEN_LEN`, `CRYPTR_MIN_RSA_BITS`, `CRYPTR_ALLOW_HTTP`,
+// `CRYPTR_JWKS_TIMEOUT`, `CRYPTR_JWKS_MAX_BYTES`, `CRYPTR_TOKEN_CACHE_SIZE` (the same settings,
+// defaults and errors as the Flask integration and the server).
+//
+// On `CG_OK`, a new guard in `*out` (free it with `cg_guard_free`). `CG_INVALID_ARGUMENT` for a
+// setting that cannot be used (a value that is not UTF-8 included): then, when `error` is not
+// NULL, `*error` names the setting and the problem (the one output written on failure: it is the
+// error's report, never a result).
+enum cg_status cg_guard_from_settings(cg_setting_lookup get,
+                                      void *userdata,
+                                      struct cg_guard **out,
+                                      struct cg_config_error *error);
+
+// Writes the SPEC defaults into `*settings`: `min_rsa_bits` 2048, `max_keys` 64,
+// `token_cache_capacity` 10000, `allow_http` false, `fetch_timeout` 5 s, `max_jwks_bytes` 1 MiB.
+enum cg_status cg_guard_settings_default(struct cg_guard_settings *settings);
+
+// A guard for `options` (copied) whose accepted issuers each get a key set: `jwks_urls[i]`
+// (`jwks_url_lens[i]` bytes, UTF-8) is the JWKS URL of the i-th issuer added to the options, and
+// `count` must be the number of issuers. `settings` may be NULL for the defaults.
+//
+// On `CG_OK`, a new guard in `*out`. `CG_INVALID_ARGUMENT` for a configuration error (invalid
+// options, a URL that is not `https` unless `allow_http`, an issuer named twice, settings out of
+// range): then, when `error` is not NULL, `*error` says what (its `key` is NULL).
+enum cg_status cg_guard_new(const struct cg_options *options,
+                            const uint8_t *const *jwks_urls,
+                            const size_t *jwks_url_lens,
+                            size_t count,
+                            const struct cg_guard_settings *settings,
+                            struct cg_guard **out,
+                            struct cg_config_error *error);
+
+// Frees a guard; NULL is a no-op. Checks and fetches it handed out may be freed before or after.
+void cg_guard_free(struct cg_guard *guard);
+
+// Moves `check` one step on at `now` (seconds since the Unix epoch): `*action` says what the host
+// does next, and `*fetch` is the fetch to run for `CG_ACTION_FETCH` (a new `cg_fetch`, consumed
+// by its report), NULL for the other actions. Call it with the host's lock held; loop until
+// `CG_ACTION_DONE`:
+//
+// ```c
+// for (;;) {
+//   lock(); cg_guard_advance(guard, check, now(), &action, &fetch); unlock();
+//   if (action == CG_ACTION_DONE) break;
+//   if (action == CG_ACTION_VERIFY) {
+//     cg_check_verify(check);                            /* the RSA work, no lock */
+//   } else if (action == CG_ACTION_FETCH) {
+//     http_get(fetch);                                   /* the HTTP, no lock */
+//     lock(); cg_guard_fetch_done(guard, fetch, ...); unlock();
+//   } else {                                             /* CG_ACTION_WAIT */
+//     wait_for_a_fetch_report(cg_check_wait_timeout(check));
+//   }
+// }
+// ```
+//
+// The loop ends: a check asks for at most one blocking fetch or wait for its key set and one more
+// for an unknown key. Advancing a check that is done answers `CG_ACTION_DONE` again, with a
+// refusal.
+enum cg_status cg_guard_advance(struct cg_guard *guard,
+                                struct cg_check *check,
+                                uint64_t now,
+                                enum cg_action *action,
+                                struct cg_fetch **fetch);
+
+// Reports a fetch that got an HTTP response, read whole: its status code, its `Cache-Control`
+// value `(cache_control, cache_control_len)` (NULL with length 0 when the response had none) and
+// its body. A 200 whose body is a valid JWKS installs the key set (SPEC §4: fresh for its
+// `max-age` clamped to [60 s, 24 h], else 10 min); any other status, a body over
+// `cg_fetch_max_bytes` or an invalid document counts as a failed fetch (the last good set stays in
+// use within its grace; the guard retries with backoff). A valid set without a usable key is
+// installed but leaves the issuer not ready.
+//
+// `fetch` must come from this guard (`cg_guard_advance` or `cg_guard_due_fetches`): a fetch
+// reported to another guard could install its body there. The fetch is consumed, whatever the
+// status (never use it again). On `CG_OK`, `*label` is a
+// static NUL-terminated label for logs and metrics: `"ok"` (installed), `"no_usable_key"`,
+// `"superseded"` (a newer set is in use), or the failure's `"http_status"`, `"too_large"`,
+// `"invalid_jwks"`; and, when `message` is not NULL, a human sentence for the log is written into
+// `(message, message_len)` (NUL-terminated, cut to fit as `snprintf` does; `CG_REPORT_MAX` bytes
+// always suffice). Call it with the host's lock held.
+enum cg_status cg_guard_fetch_done(struct cg_guard *guard,
+                                   struct cg_fetch *fetch,
+                                   uint16_t http_status,
+                                   const uint8_t *cache_control,
+                                   size_t cache_control_len,
+                                   const uint8_t *body,
+                                   size_t body_len,
+                                   uint64_t now,
+                                   const char **label,
+                                   char *message,
+                                   size_t message_len);
+
+// Reports a fetch that got no usable HTTP response: `failure` is a `cg_fetch_failure`
+// (`CG_FETCH_FAILURE_TIMEOUT`, `_TOO_LARGE`, `_NETWORK`; any other value is
+// `CG_INVALID_ARGUMENT`, and the fetch is reported as a network failure). It counts as a failed
+// fetch. The fetch is consumed, whatever the status; `*label` and `message` as
+// `cg_guard_fetch_done`. Call it with the host's lock held.
+enum cg_status cg_guard_fetch_failed(struct cg_guard *guard,
+                                     struct cg_fetch *fetch,
+                                     int failure,
+                                     uint64_t now,
+                                     const char **label,
+                                     char *message,
+                                     size_t message_len);
+
+// The fetches the policy wants started now without a request, one per call: at start-up (so the
+// first requests find their key sets) and from a periodic timer (background refreshes, and the
+// retries of an issuer that is down or served no usable key). Call it in a loop until `*fetch`
+// is NULL; run and report each fetch as one from `cg_guard_advance`. Call it with the host's lock
+// held.
+enum cg_status cg_guard_due_fetches(struct cg_guard *guard, uint64_t now, struct cg_fetch **fetch);
+
+// Whether every configured issuer is ready at `now`: a usable key set holding a usable key (for a
+// readiness probe). False for NULL.
+bool cg_guard_is_ready(const struct cg_guard *guard, uint64_t now);
+
+// The number of configured issuers (0 for NULL).
+size_t cg_guard_issuer_count(const struct cg_guard *guard);
+
+// Whether issuer `index` is ready at `now` (`*ready`): a usable key set holding a usable key.
+// `CG_INVALID_ARGUMENT` when `index >= cg_guard_issuer_count`.
+enum cg_status cg_guard_issuer_ready(const struct cg_guard *guard,
+                                     size_t index,
+                                     uint64_t now,
+                                     bool *ready);
+
+// The issuer `index` (its exact `iss`; borrowed until `cg_guard_free`).
+// `CG_INVALID_ARGUMENT` when `index >= cg_guard_issuer_count`.
+enum cg_status cg_guard_issuer_name(const struct cg_guard *guard,
+                                    size_t index,
+                                    const uint8_t **name,
+                                    size_t *name_len);
+
+// The JWKS URL of issuer `index` (borrowed until `cg_guard_free`).
+// `CG_INVALID_ARGUMENT` when `index >= cg_guard_issuer_count`.
+enum cg_status cg_guard_issuer_jwks_url(const struct cg_guard *guard,
+                                        size_t index,
+                                        const uint8_t **url,
+                                        size_t *url_len);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Tests of the C library (ffi/, include/): the committed header is what the pinned cbindgen
-# generates, clippy, the Rust unit tests, the C API tests (C99, -Wall -Wextra -Wpedantic -Werror)
-# linked against the static and the shared library, each run plain, under ASan+UBSan and under
-# valgrind memcheck, the C conformance runner over every vector compared with the expectations
-# (and with the core runner), and the example CLI built through pkg-config (shared and static)
-# and run. Idempotent; installs what it needs (gcc, valgrind, pkg-config, python3).
+# generates, clippy, the Rust unit tests, the C tests (C99, -Wall -Wextra -Wpedantic -Werror:
+# test_api.c, and test_guard.c, which drives a two-issuer guard against a real test issuer on
+# 127.0.0.1, ffi/tests/c/issuer.py) linked against the static and the shared library, each run
+# plain, under ASan+UBSan and under valgrind memcheck, the C conformance runner over every vector
+# compared with the expectations (and with the core runner), and the example CLI built through
+# pkg-config (shared and static, with the Makefile and with the README's command lines) and run.
+# Idempotent; installs what it needs (gcc, valgrind, pkg-config, python3).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -58,32 +60,49 @@ echo "native-static-libs: $native"
 read -r -a NATIVE <<<"$native"
 test -f "$lib/libcryptr_guard.a" && test -f "$lib/libcryptr_guard.so"
 
-echo "== ffi: C API tests"
+echo "== ffi: C tests"
 python3 ffi/tests/c/gen_fixtures.py tests/vectors "$build"
-src=(ffi/tests/c/test_api.c "$build/fixtures.c")
-gcc "${CFLAGS[@]}" "${src[@]}" "$lib/libcryptr_guard.a" "${NATIVE[@]}" -o "$build/test_static"
-gcc "${CFLAGS[@]}" "${src[@]}" -L"$lib" -lcryptr_guard -Wl,-rpath,"$lib" -lpthread \
-  -o "$build/test_shared"
-gcc "${CFLAGS[@]}" "${SAN[@]}" "${src[@]}" "$lib/libcryptr_guard.a" "${NATIVE[@]}" \
-  -o "$build/test_static_san"
-gcc "${CFLAGS[@]}" "${SAN[@]}" "${src[@]}" -L"$lib" -lcryptr_guard -Wl,-rpath,"$lib" -lpthread \
-  -o "$build/test_shared_san"
+CFLAGS+=(-Iffi/tests/c)
+for prog in api guard; do
+  src=("ffi/tests/c/test_$prog.c" "$build/fixtures.c")
+  gcc "${CFLAGS[@]}" "${src[@]}" "$lib/libcryptr_guard.a" "${NATIVE[@]}" \
+    -o "$build/${prog}_static"
+  gcc "${CFLAGS[@]}" "${src[@]}" -L"$lib" -lcryptr_guard -Wl,-rpath,"$lib" -lpthread \
+    -o "$build/${prog}_shared"
+  gcc "${CFLAGS[@]}" "${SAN[@]}" "${src[@]}" "$lib/libcryptr_guard.a" "${NATIVE[@]}" \
+    -o "$build/${prog}_static_san"
+  gcc "${CFLAGS[@]}" "${SAN[@]}" "${src[@]}" -L"$lib" -lcryptr_guard -Wl,-rpath,"$lib" -lpthread \
+    -o "$build/${prog}_shared_san"
+done
 # The static binary must not need the shared library, the shared one must.
 step "static binary has no libcryptr_guard.so" \
-  bash -c "! ldd '$build/test_static' | grep -q libcryptr_guard"
+  bash -c "! ldd '$build/api_static' | grep -q libcryptr_guard"
 step "shared binary links libcryptr_guard.so" \
-  bash -c "ldd '$build/test_shared' | grep -q libcryptr_guard.so"
+  bash -c "ldd '$build/api_shared' | grep -q libcryptr_guard.so"
+# The guard's tests fetch key sets over HTTP from a test issuer on loopback.
+python3 ffi/tests/c/issuer.py tests/vectors "$build/issuer.port" &
+issuer_pid=$!
+trap 'kill "$issuer_pid" 2>/dev/null || true' EXIT
+for _ in $(seq 100); do
+  [ -s "$build/issuer.port" ] && break
+  sleep 0.1
+done
+export CG_TEST_ISSUER_URL="http://127.0.0.1:$(cat "$build/issuer.port")"
+echo "test issuer: $CG_TEST_ISSUER_URL"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 VG=(valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect,possible)
-for kind in static shared; do
-  echo "-- $kind"
-  step "c api $kind" "$build/test_$kind"
-  echo "-- $kind, ASan+UBSan"
-  step "c api $kind asan+ubsan" "$build/test_${kind}_san"
-  echo "-- $kind, valgrind memcheck"
-  step "c api $kind valgrind" "${VG[@]}" "$build/test_$kind"
+for prog in api guard; do
+  for kind in static shared; do
+    echo "-- $prog, $kind"
+    step "c $prog $kind" "$build/${prog}_$kind"
+    echo "-- $prog, $kind, ASan+UBSan"
+    step "c $prog $kind asan+ubsan" "$build/${prog}_${kind}_san"
+    echo "-- $prog, $kind, valgrind memcheck"
+    step "c $prog $kind valgrind" "${VG[@]}" "$build/${prog}_$kind"
+  done
 done
+kill "$issuer_pid" 2>/dev/null || true
 
 echo "== ffi: C conformance runner (tests/conformance/run c tests/vectors)"
 tests/conformance/run c tests/vectors >"$build/conformance-c.jsonl"
@@ -91,9 +110,10 @@ tests/conformance/run core tests/vectors >"$build/conformance-core.jsonl"
 step "conformance c vs expectations and core" \
   "$target/release/cryptr-guard-compare" --vectors tests/vectors -- \
   c="$build/conformance-c.jsonl" core="$build/conformance-core.jsonl"
-echo "-- conformance runner under valgrind (examples group)"
+echo "-- conformance runner under valgrind (examples, cryptr_profile and multi_issuer groups)"
 python3 ffi/conformance/flatten.py tests/vectors/examples.json tests/vectors/examples_jwks.json \
-  tests/vectors/rfc_raw_signatures.json >"$build/examples.lines"
+  tests/vectors/rfc_raw_signatures.json tests/vectors/cryptr_profile.json \
+  tests/vectors/multi_issuer.json >"$build/examples.lines"
 step "conformance runner valgrind" \
   bash -c "${VG[*]} '$build/conformance-runner' <'$build/examples.lines' >/dev/null"
 
@@ -140,6 +160,25 @@ step "example (shared)" example "$build/cg_validate_shared"
 step "example (static)" example "$build/cg_validate_static"
 step "example static binary has no libcryptr_guard.so" \
   bash -c "! ldd '$build/cg_validate_static' | grep -q libcryptr_guard"
+# The command lines of ffi/README.md, "Build, install, link", as written there; the shared one
+# finds the library through its rpath, without LD_LIBRARY_PATH.
+readme_links() {
+  local app=examples/c/cg_validate.c
+  cc -std=c99 "$app" $(pkg-config --cflags --libs cryptr_guard) \
+    -Wl,-rpath,"$(pkg-config --variable=libdir cryptr_guard)" -o "$build/readme_shared" &&
+    cc -std=c99 "$app" $(pkg-config --cflags cryptr_guard) \
+      "$(pkg-config --variable=staticlib cryptr_guard)" \
+      $(pkg-config --variable=native_static_libs cryptr_guard) -o "$build/readme_static" &&
+    cc -std=c99 "$app" $(pkg-config --cflags cryptr_guard) \
+      -L"$(pkg-config --variable=libdir cryptr_guard)" -Wl,-Bstatic -lcryptr_guard -Wl,-Bdynamic \
+      $(pkg-config --variable=native_static_libs cryptr_guard) -o "$build/readme_bstatic" &&
+    ! ldd "$build/readme_static" | grep -q libcryptr_guard &&
+    ! ldd "$build/readme_bstatic" | grep -q libcryptr_guard &&
+    env -u LD_LIBRARY_PATH ldd "$build/readme_shared" | grep -q "$prefix/lib/libcryptr_guard.so" &&
+    (unset LD_LIBRARY_PATH && example "$build/readme_shared") &&
+    example "$build/readme_static" && example "$build/readme_bstatic"
+}
+step "README link lines (shared with rpath, static two ways)" readme_links
 
 echo "ffi: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -7,13 +7,19 @@ runner (runner.c), which does every validation through the public C API.
 Like every runner, this reads the inputs of each case and never `expect` or `valid`. Every field
 is hex-encoded bytes ("-" for absent), fields separated by one space:
 
-    G <jwks> <min_rsa_bits or 0>                       a token group's key set
+    G <jwks> <min_rsa_bits or 0>                       a token group's one key set (SPEC §2)
+    M <min_rsa_bits or 0>                              a token group with a key set per issuer
+    I <issuer> <jwks>                                  ... one issuer's key set (SPEC §8)
     T <name> <token> <now> <issuers> <audiences> <leeway> <required> <typ> <max_token_len>
+      <profile> <client_ids> <max_lifetime>
     J <name> <jwks> <min_rsa_bits or 0>                a JWKS case
     R <name> <n> <e> <msg> <sig>                       a raw RS256 case
 
-where <issuers>/<audiences>/<required> are comma-separated lists of hex fields ("" as "," alone
-would be ambiguous, so an empty list is "-" and an empty string inside a list is "=").
+where <issuers>/<audiences>/<required>/<client_ids> are comma-separated lists of hex fields (""
+as "," alone would be ambiguous, so an empty list is "-" and an empty string inside a list is
+"="). An option a case leaves out, which then takes its profile's default, is "~": <required>,
+<profile> (else the hex of its name), <client_ids>, <max_lifetime> (else "-" for null, none, or
+the number of seconds).
 
 A group's `jwks` object is re-serialized exactly (member order, duplicate names and number text
 kept; strings re-escaped as ASCII), as FORMAT.md asks ("serialize it and parse the result").
@@ -67,6 +73,15 @@ def str_list(value) -> str:
     return ",".join(hexs(utf8(s)) for s in items) or "-"
 
 
+ABSENT = object()
+
+
+def optional(options, name, encode) -> str:
+    """`encode(value)` of a member that may be left out ("~": the profile's default applies)."""
+    value = get(options, name, ABSENT)
+    return "~" if value is ABSENT else encode(value)
+
+
 def min_bits(holder) -> str:
     options = get(holder, "jwks_options")
     bits = get(options, "min_rsa_bits") if options is not None else None
@@ -91,9 +106,15 @@ def main() -> None:
             group = load(f.read())
         cases = get(group, "cases")
         if cases is not None:
-            raw = get(group, "jwks_raw")
-            document = utf8(raw) if raw is not None else dump(get(group, "jwks")).encode()
-            out.write(f"G {hexs(document)} {min_bits(group)}\n")
+            by_issuer = get(group, "jwks_by_issuer")
+            if by_issuer is not None:
+                out.write(f"M {min_bits(group)}\n")
+                for issuer, jwks in by_issuer:
+                    out.write(f"I {hexs(utf8(issuer))} {hexs(dump(jwks).encode())}\n")
+            else:
+                raw = get(group, "jwks_raw")
+                document = utf8(raw) if raw is not None else dump(get(group, "jwks")).encode()
+                out.write(f"G {hexs(document)} {min_bits(group)}\n")
             for case in cases:
                 o = get(case, "options")
                 typ = get(o, "typ")
@@ -106,9 +127,12 @@ def main() -> None:
                         str_list(get(o, "issuer")),
                         str_list(get(o, "audiences")),
                         str(int(get(o, "leeway"))),
-                        str_list(get(o, "required_claims")),
+                        optional(o, "required_claims", str_list),
                         "-" if typ is None else hexs(utf8(typ)),
                         str(int(get(o, "max_token_len"))),
+                        optional(o, "profile", lambda p: hexs(utf8(p))),
+                        optional(o, "client_ids", str_list),
+                        optional(o, "max_lifetime", lambda m: "-" if m is None else str(int(m))),
                     ]) + "\n"
                 )
         for case in get(group, "jwks_cases") or []:

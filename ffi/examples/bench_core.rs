@@ -33,7 +33,7 @@ fn run() -> Result<f64, String> {
     let number = |s: &str| s.parse::<u64>().map_err(|e| e.to_string());
     let (now, iterations, batches) = (number(now)?, number(iterations)?, number(batches)?);
     let keys = KeySet::from_jwks(&jwks).map_err(|e| e.to_string())?;
-    let validator = Validator::new(Options::new(issuer.as_str(), audience.as_str()))
+    let validator = Validator::new(Options::new([issuer.as_str()], [audience.as_str()]))
         .map_err(|e| e.to_string())?;
     let mut samples = Vec::new();
     for batch in 0..=batches {

@@ -79,6 +79,32 @@ impl Answer for u64 {
     }
 }
 
+/// HTTP statuses: after a panic 0, what they answer for NULL.
+impl Answer for u16 {
+    type Body = u16;
+
+    fn from_body(body: u16) -> u16 {
+        body
+    }
+
+    fn on_panic() -> u16 {
+        0
+    }
+}
+
+/// Predicates (`_is_ready`, `_is_background`): after a panic `false`, what they answer for NULL.
+impl Answer for bool {
+    type Body = bool;
+
+    fn from_body(body: bool) -> bool {
+        body
+    }
+
+    fn on_panic() -> bool {
+        false
+    }
+}
+
 /// `_free`: nothing to answer.
 impl Answer for () {
     type Body = ();
@@ -125,18 +151,27 @@ pub(crate) fn boundary<A: Answer>(body: impl FnOnce() -> A::Body) -> A {
 /// The caller of the exported function promises that a non-NULL `ptr` points to `len` readable
 /// bytes that stay unchanged for the duration of the call.
 pub(crate) fn bytes<'a>(ptr: *const u8, len: usize) -> Result<&'a [u8], cg_status> {
+    array(ptr, len)
+}
+
+/// The C array of `count` elements at `ptr`, as [`bytes`] (NULL only with `count == 0`).
+///
+/// The caller of the exported function promises that a non-NULL `ptr` points to `count` readable,
+/// initialized and aligned elements that stay unchanged for the duration of the call.
+pub(crate) fn array<'a, T>(ptr: *const T, count: usize) -> Result<&'a [T], cg_status> {
     if ptr.is_null() {
-        return if len == 0 {
+        return if count == 0 {
             Ok(&[])
         } else {
             Err(cg_status::CG_NULL_ARGUMENT)
         };
     }
-    if len > isize::MAX as usize {
+    let size = count.checked_mul(std::mem::size_of::<T>());
+    if size.is_none_or(|size| size > isize::MAX as usize) {
         return Err(cg_status::CG_INVALID_ARGUMENT);
     }
-    // SAFETY: non-NULL, `len <= isize::MAX`, and the caller's contract above.
-    Ok(unsafe { std::slice::from_raw_parts(ptr, len) })
+    // SAFETY: non-NULL, at most `isize::MAX` bytes, and the caller's contract above.
+    Ok(unsafe { std::slice::from_raw_parts(ptr, count) })
 }
 
 /// As [`bytes`], for UTF-8 text: `Err(CG_INVALID_ARGUMENT)` when it is not.
@@ -241,6 +276,45 @@ pub(crate) fn expose_opt(value: Option<&str>, ptr: Out<*const u8>, len: Out<usiz
     }
 }
 
+/// Owned text a C host may read as `(ptr, len)` ([`expose`] of [`CText::text`]) or as a
+/// NUL-terminated string: the NUL follows the text in memory.
+#[derive(Debug)]
+pub(crate) struct CText(Vec<u8>);
+
+impl CText {
+    pub(crate) fn new(text: &str) -> CText {
+        let mut bytes = Vec::with_capacity(text.len() + 1);
+        bytes.extend_from_slice(text.as_bytes());
+        bytes.push(0);
+        CText(bytes)
+    }
+
+    /// The text without its NUL.
+    pub(crate) fn text(&self) -> &[u8] {
+        self.0.split_last().map_or(&[], |(_, text)| text)
+    }
+}
+
+/// Writes `text` into the caller's buffer `(buf, len)` as `snprintf` does: at most `len - 1`
+/// bytes of it (cut at a UTF-8 boundary) and a NUL; nothing when `buf` is NULL or `len` is 0.
+/// Returns the length of the whole text, so a caller can tell that it was cut.
+pub(crate) fn write_text(text: &str, buf: *mut c_char, len: usize) -> usize {
+    if buf.is_null() || len == 0 {
+        return text.len();
+    }
+    let mut n = text.len().min(len - 1);
+    while !text.is_char_boundary(n) {
+        n -= 1;
+    }
+    // SAFETY: `buf` is non-NULL and the caller promises `len` writable bytes; we write
+    // `n + 1 <= len` of them.
+    unsafe {
+        std::ptr::copy_nonoverlapping(text.as_ptr(), buf.cast::<u8>(), n);
+        *buf.add(n) = 0;
+    }
+    text.len()
+}
+
 /// Locks an object's mutex, recovering from poisoning.
 pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic while the lock was held was caught at the boundary; the policy's state is still
@@ -264,11 +338,13 @@ mod tests {
         let status: cg_status = boundary(|| panic!("boom"));
         let len: usize = boundary(|| panic!("boom"));
         let count: u64 = boundary(|| panic!("boom"));
+        let http: u16 = boundary(|| panic!("boom"));
+        let ready: bool = boundary(|| panic!("boom"));
         let text: *const c_char = boundary(|| panic!("boom"));
         boundary::<()>(|| panic!("boom"));
         std::panic::set_hook(quiet);
         assert_eq!(status, cg_status::CG_PANIC);
-        assert_eq!((len, count), (0, 0));
+        assert_eq!((len, count, http, ready), (0, 0, 0, false));
         // SAFETY: `on_panic` answers a static NUL-terminated string.
         let text = unsafe { CStr::from_ptr(text) };
         assert_eq!(text.to_bytes(), b"unknown_status");

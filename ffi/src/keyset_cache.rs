@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
-use cryptr_guard_core::cache::{CacheConfig, Decision, FetchTicket, KeySetCache, SetState};
+use cryptr_guard_core::keyset_cache::{CacheConfig, Decision, FetchTicket, KeySetCache, SetState};
 use cryptr_guard_core::{KeySet, KeySetOptions};
 
 use crate::boundary::{Out, boundary, bytes, free, handle, lock, optional_bytes};

@@ -39,6 +39,18 @@ mod token_cache;
 
 mod keyset_cache;
 
+mod http;
+
+mod fetch;
+
+mod check;
+
+mod guard;
+
+pub use check::*;
+pub use fetch::*;
+pub use guard::*;
+pub use http::*;
 pub use keyset::*;
 pub use keyset_cache::*;
 pub use options::*;

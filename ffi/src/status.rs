@@ -2,12 +2,13 @@
 
 use std::ffi::{c_char, c_int};
 
-use cryptr_guard_core::ErrorKind;
+use cryptr_guard_core::{ErrorKind, Rejection};
 
 use crate::boundary::{Out, boundary};
 
-/// The answer of every fallible function: `CG_OK` (0), one value per SPEC §3 error code (1–12),
-/// and the C-only values (100 and up).
+/// The answer of every fallible function: `CG_OK` (0), one value per SPEC §3 error code (1–14: the
+/// validation codes, then the host codes of the `Authorization` header), and the C-only values
+/// (100 and up).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum cg_status {
@@ -35,8 +36,13 @@ pub enum cg_status {
     CG_INVALID_AUDIENCE = 10,
     /// `invalid_jwks`: the JWKS document itself is unusable.
     CG_INVALID_JWKS = 11,
-    /// `jwks_unavailable`: no key set could be fetched and none is cached (key-set cache only).
+    /// `jwks_unavailable` (hosts): no key set could be fetched and none is cached.
     CG_JWKS_UNAVAILABLE = 12,
+    /// `authorization_header_missing` (hosts): no `Authorization` header, or an empty one.
+    CG_AUTHORIZATION_HEADER_MISSING = 13,
+    /// `invalid_header` (hosts): not `Bearer <token>` with exactly one token, or several
+    /// `Authorization` headers.
+    CG_INVALID_HEADER = 14,
     /// `null_argument` (C only): a required pointer argument was NULL (or a buffer pointer was
     /// NULL with a non-zero length).
     CG_NULL_ARGUMENT = 100,
@@ -51,7 +57,7 @@ pub enum cg_status {
 }
 
 impl cg_status {
-    const ALL: [cg_status; 17] = [
+    pub(crate) const ALL: [cg_status; 19] = [
         cg_status::CG_OK,
         cg_status::CG_MALFORMED_TOKEN,
         cg_status::CG_UNSUPPORTED_ALGORITHM,
@@ -65,13 +71,15 @@ impl cg_status {
         cg_status::CG_INVALID_AUDIENCE,
         cg_status::CG_INVALID_JWKS,
         cg_status::CG_JWKS_UNAVAILABLE,
+        cg_status::CG_AUTHORIZATION_HEADER_MISSING,
+        cg_status::CG_INVALID_HEADER,
         cg_status::CG_NULL_ARGUMENT,
         cg_status::CG_BUFFER_TOO_SMALL,
         cg_status::CG_INVALID_ARGUMENT,
         cg_status::CG_PANIC,
     ];
 
-    fn from_int(value: c_int) -> Option<cg_status> {
+    pub(crate) fn from_int(value: c_int) -> Option<cg_status> {
         cg_status::ALL.into_iter().find(|s| *s as c_int == value)
     }
 
@@ -95,7 +103,7 @@ impl cg_status {
         }
     }
 
-    fn kind(self) -> Option<ErrorKind> {
+    pub(crate) fn kind(self) -> Option<ErrorKind> {
         ErrorKind::ALL
             .into_iter()
             .find(|k| cg_status::from_kind(*k) == self)
@@ -117,6 +125,8 @@ impl cg_status {
             cg_status::CG_INVALID_AUDIENCE => b"invalid_audience\0",
             cg_status::CG_INVALID_JWKS => b"invalid_jwks\0",
             cg_status::CG_JWKS_UNAVAILABLE => b"jwks_unavailable\0",
+            cg_status::CG_AUTHORIZATION_HEADER_MISSING => b"authorization_header_missing\0",
+            cg_status::CG_INVALID_HEADER => b"invalid_header\0",
             cg_status::CG_NULL_ARGUMENT => b"null_argument\0",
             cg_status::CG_BUFFER_TOO_SMALL => b"buffer_too_small\0",
             cg_status::CG_INVALID_ARGUMENT => b"invalid_argument\0",
@@ -131,6 +141,8 @@ impl cg_status {
             cg_status::CG_BUFFER_TOO_SMALL => "the output buffer is too small",
             cg_status::CG_INVALID_ARGUMENT => "an argument or option is out of its range",
             cg_status::CG_PANIC => "internal error: a panic was caught at the C boundary",
+            cg_status::CG_AUTHORIZATION_HEADER_MISSING => Rejection::MissingHeader.description(),
+            cg_status::CG_INVALID_HEADER => Rejection::InvalidHeader.description(),
             other => other.kind().map_or("", ErrorKind::description),
         }
     }
@@ -140,6 +152,18 @@ impl cg_status {
 impl From<cryptr_guard_core::Error> for cg_status {
     fn from(error: cryptr_guard_core::Error) -> cg_status {
         cg_status::from_kind(error.kind())
+    }
+}
+
+/// A host's refusal is the status of its SPEC §3 code.
+impl From<&Rejection> for cg_status {
+    fn from(rejection: &Rejection) -> cg_status {
+        match rejection {
+            Rejection::MissingHeader => cg_status::CG_AUTHORIZATION_HEADER_MISSING,
+            Rejection::InvalidHeader => cg_status::CG_INVALID_HEADER,
+            Rejection::Token(error) => cg_status::from_kind(error.kind()),
+            Rejection::Unavailable { .. } => cg_status::CG_JWKS_UNAVAILABLE,
+        }
     }
 }
 
@@ -224,6 +248,12 @@ mod tests {
             assert!(status.message().len() < CG_MESSAGE_MAX);
         }
         assert_eq!(cg_status::from_int(-1), None);
+        for rejection in [Rejection::MissingHeader, Rejection::InvalidHeader] {
+            let code = cg_status::from(&rejection).code_cstr();
+            assert_eq!(&code[..code.len() - 1], rejection.code().as_bytes());
+        }
+        let unavailable = cg_status::from(&Rejection::unavailable(3));
+        assert_eq!(unavailable, cg_status::CG_JWKS_UNAVAILABLE);
     }
 
     #[test]

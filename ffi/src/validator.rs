@@ -1,8 +1,8 @@
 //! `cg_validator`: fixed options, and the validation of a token against a key set.
 
-use cryptr_guard_core::{Options, Validator};
+use cryptr_guard_core::Validator;
 
-use crate::boundary::{Out, boundary, bytes, free, handle};
+use crate::boundary::{Out, array, boundary, bytes, free, handle};
 use crate::verified::hand_out;
 use crate::{cg_keyset, cg_options, cg_status, cg_verified};
 
@@ -14,7 +14,8 @@ pub struct cg_validator {
 }
 
 /// Builds a validator from `options` (copied: the options may be freed or changed afterwards).
-/// `CG_INVALID_ARGUMENT` without an issuer or an audience.
+/// `CG_INVALID_ARGUMENT` for a configuration error (SPEC §1): no issuer, neither an audience nor
+/// a client id, a `max_lifetime` of 0.
 #[unsafe(no_mangle)]
 pub extern "C" fn cg_validator_new(
     options: *const cg_options,
@@ -23,14 +24,8 @@ pub extern "C" fn cg_validator_new(
     boundary(|| {
         let o = handle(options)?;
         let out = Out::new(out)?;
-        let options = Options::new("", "")
-            .issuers(o.issuers.iter().cloned())
-            .audiences(o.audiences.iter().cloned())
-            .leeway(o.leeway)
-            .required_claims(o.required)
-            .max_token_len(o.max_token_len)
-            .typ(o.typ.clone());
-        let validator = Validator::new(options).map_err(|_| cg_status::CG_INVALID_ARGUMENT)?;
+        let validator =
+            Validator::new(o.options.clone()).map_err(|_| cg_status::CG_INVALID_ARGUMENT)?;
         out.give(cg_validator { validator });
         Ok(())
     })
@@ -61,5 +56,44 @@ pub extern "C" fn cg_validator_validate(
         let out = Out::new(out)?;
         let token = bytes(token, token_len)?;
         hand_out(validator.validator.validate(token, &keys.keys, now), out)
+    })
+}
+
+/// SPEC §8, for a host that holds one key set per accepted issuer: validates the token at `now`
+/// choosing the key set by its issuer hint. `keysets` has `count` elements, one per accepted
+/// issuer in the order they were added to the options (`count` must be that number, else
+/// `CG_INVALID_ARGUMENT`); an element may be NULL when no set is held for that issuer yet.
+///
+/// Steps 1–6; then the hint (the header `iss` if it is a string, else the payload's) chooses the
+/// set. Without a hint, the only accepted issuer is chosen, or `CG_MISSING_CLAIM` when there are
+/// several; a hint that is not exactly an accepted issuer is `CG_INVALID_ISSUER` before any set
+/// is looked at; a NULL set for the chosen issuer is `CG_JWKS_UNAVAILABLE`. Then steps 7–15
+/// against that set, the effective issuer equal to the hint. A host with one key set uses
+/// `cg_validator_validate` (SPEC §2), even when several issuers are accepted.
+#[unsafe(no_mangle)]
+pub extern "C" fn cg_validator_validate_by_issuer(
+    validator: *const cg_validator,
+    keysets: *const *const cg_keyset,
+    count: usize,
+    token: *const u8,
+    token_len: usize,
+    now: u64,
+    out: *mut *mut cg_verified,
+) -> cg_status {
+    boundary(|| {
+        let validator = &handle(validator)?.validator;
+        let keysets = array(keysets, count)?;
+        let out = Out::new(out)?;
+        let token = bytes(token, token_len)?;
+        if count != validator.options().issuers().len() {
+            return Err(cg_status::CG_INVALID_ARGUMENT);
+        }
+        let result = validator.validate_by_issuer(token, now, |index| {
+            let keyset = keysets.get(index).copied()?;
+            // SAFETY: a non-NULL element is a live `cg_keyset` handle (the caller's contract for
+            // every handle argument).
+            unsafe { keyset.as_ref() }.map(|k| k.keys.as_ref())
+        });
+        hand_out(result, out)
     })
 }

@@ -5,8 +5,9 @@ use cryptr_guard_core::Verified;
 use crate::boundary::{Out, boundary, expose, expose_opt, free, handle};
 use crate::cg_status;
 
-/// A verified token: the header's `kid`, the registered claims and the decoded payload. Immutable:
-/// may be read from several threads; freed once with `cg_verified_free`.
+/// A verified token: the header's `kid`, the registered claims, the decoded payload and the SPEC §7
+/// derived values (issuer, client id, tenant, scopes). Immutable: may be read from several
+/// threads; freed once with `cg_verified_free`.
 #[derive(Debug)]
 pub struct cg_verified {
     pub(crate) verified: Verified,
@@ -185,4 +186,67 @@ pub extern "C" fn cg_verified_iat(
     present: *mut bool,
 ) -> cg_status {
     boundary(|| time_claim(verified, value, present, |v| v.claims().iat))
+}
+
+/// The effective issuer (SPEC §7 derived value): the payload `iss`, else (in the `cryptr`
+/// profile) the header `iss`. Borrowed; `*issuer = NULL` when absent.
+#[unsafe(no_mangle)]
+pub extern "C" fn cg_verified_issuer(
+    verified: *const cg_verified,
+    issuer: *mut *const u8,
+    issuer_len: *mut usize,
+) -> cg_status {
+    boundary(|| string_claim(verified, issuer, issuer_len, Verified::issuer))
+}
+
+/// The client id (SPEC §7 derived value): `client_id`, else (in the `cryptr` profile) `cid`.
+/// Borrowed; `*client_id = NULL` when absent.
+#[unsafe(no_mangle)]
+pub extern "C" fn cg_verified_client_id(
+    verified: *const cg_verified,
+    client_id: *mut *const u8,
+    client_id_len: *mut usize,
+) -> cg_status {
+    boundary(|| string_claim(verified, client_id, client_id_len, Verified::client_id))
+}
+
+/// The tenant (SPEC §7 derived value; `cryptr` profile: `org`, else `tnt`). Borrowed;
+/// `*tenant = NULL` when absent (always, in the `rfc` profile).
+#[unsafe(no_mangle)]
+pub extern "C" fn cg_verified_tenant(
+    verified: *const cg_verified,
+    tenant: *mut *const u8,
+    tenant_len: *mut usize,
+) -> cg_status {
+    boundary(|| string_claim(verified, tenant, tenant_len, Verified::tenant))
+}
+
+/// The number of scopes (SPEC §7 derived value: the `scope` claim, else `scp`, as a list; a
+/// string is split on ASCII spaces); 0 when both are absent (or for NULL). Scope checks read
+/// these, never one claim name.
+#[unsafe(no_mangle)]
+pub extern "C" fn cg_verified_scope_count(verified: *const cg_verified) -> usize {
+    boundary(|| handle(verified).map_or(0, |v| v.verified.scopes().len()))
+}
+
+/// Scope `index` (borrowed). `CG_INVALID_ARGUMENT` when `index >= cg_verified_scope_count`.
+#[unsafe(no_mangle)]
+pub extern "C" fn cg_verified_scope(
+    verified: *const cg_verified,
+    index: usize,
+    scope: *mut *const u8,
+    scope_len: *mut usize,
+) -> cg_status {
+    boundary(|| {
+        let verified = handle(verified)?;
+        let scope = Out::new(scope)?;
+        let scope_len = Out::new(scope_len)?;
+        let value = verified
+            .verified
+            .scopes()
+            .get(index)
+            .ok_or(cg_status::CG_INVALID_ARGUMENT)?;
+        expose(value.as_bytes(), scope, scope_len);
+        Ok(())
+    })
 }

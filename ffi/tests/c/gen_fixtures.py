@@ -3,10 +3,13 @@
 
     gen_fixtures.py VECTORS_DIR OUT_DIR      -> OUT_DIR/fixtures.h, OUT_DIR/fixtures.c
 
-Only data goes into the fixtures (key sets, tokens, `now`, the examples group's issuer and
-audience, one raw signature case); what each token must give is written in the C tests. Byte
+Only data goes into the fixtures (key sets, tokens, `now`, the groups' issuers, audiences and
+client ids, one raw signature case) from examples.json, rfc_raw_signatures.json,
+cryptr_profile.json (SPEC §7) and multi_issuer.json (SPEC §8); what each token must give is
+written in the C tests. Byte
 arrays rather than string literals: C99 only promises 4095-character literals.
 """
+import hashlib
 import json
 import os
 import sys
@@ -41,6 +44,13 @@ def main() -> None:
         source.append(f"const uint8_t {name}[] = {{{body}}};")
         source.append(f"const size_t {name}_LEN = {len(data)};")
 
+    def define_str(name: str, text: str) -> None:
+        """Also as a C string literal (`NAME_STR`), for APIs that take C strings (settings)."""
+        if not text.isascii() or len(text) > 200 or any(c in text for c in '"\\?'):
+            raise SystemExit(f"{name}: not a plain short ASCII string")
+        header.append(f'#define {name}_STR "{text}"')
+        define(name, text.encode())
+
     keys = examples["jwks"]["keys"]
     define("FX_JWKS", json.dumps(examples["jwks"], separators=(",", ":")).encode())
     for kid in ("k2048", "k4096"):
@@ -60,6 +70,49 @@ def main() -> None:
     define("FX_RAW_E", rc["jwk"]["e"].encode())
     define("FX_RAW_MSG", bytes.fromhex(rc["msg_hex"]))
     define("FX_RAW_SIG", bytes.fromhex(rc["sig_hex"]))
+    # The PKCS#1 v1.5 encoding of SHA-256(msg) itself: with e = 1, s^e mod n = s, so this would
+    # "verify" for any key if e = 1 were accepted (SPEC §4: 3 <= e).
+    digest_info = bytes.fromhex("3031300d060960864801650304020105000420")
+    msg = bytes.fromhex(rc["msg_hex"])
+    k = len(bytes.fromhex(rc["sig_hex"]))
+    em = (b"\x00\x01" + b"\xff" * (k - 3 - len(digest_info) - 32) + b"\x00" + digest_info
+          + hashlib.sha256(msg).digest())
+    define("FX_RAW_E1_SIG", em)
+
+    # SPEC §7: the cryptr profile group (one key set, Cryptr v1 and v3 tokens).
+    with open(os.path.join(vectors, "cryptr_profile.json"), encoding="utf-8") as f:
+        cryptr = json.load(f)
+    define("FX_CP_JWKS", cryptr["jwks_raw"].encode())
+    cp_cases = {c["name"].split("/", 1)[1]: c for c in cryptr["cases"]}
+    v3 = cp_cases["v3-access-token"]
+    header.append(f"#define FX_CP_NOW ((uint64_t){v3['now']}u)")
+    define("FX_CP_ISSUER", v3["options"]["issuer"].encode())
+    define("FX_CP_AUDIENCE", v3["options"]["audiences"][0].encode())
+    define("FX_CP_CLIENT_ID", v3["options"]["client_ids"][0].encode())
+    for name, case in cp_cases.items():
+        if case["now"] != v3["now"]:
+            raise SystemExit(f"{name}: the C tests assume one `now` for the cryptr_profile group")
+        define("FX_CP_TOKEN_" + ident(name), case["token"].encode())
+
+    # SPEC §8: two organizations, each its own issuer and key set.
+    with open(os.path.join(vectors, "multi_issuer.json"), encoding="utf-8") as f:
+        multi = json.load(f)
+    mi_cases = {c["name"].split("/", 1)[1]: c for c in multi["cases"]}
+    org_a = mi_cases["org-a"]
+    issuer_a, issuer_b = org_a["options"]["issuer"]
+    header.append(f"#define FX_MI_NOW ((uint64_t){org_a['now']}u)")
+    define_str("FX_MI_ISSUER_A", issuer_a)
+    define_str("FX_MI_ISSUER_B", issuer_b)
+    define_str("FX_MI_AUDIENCE", org_a["options"]["audiences"][0])
+    define_str("FX_MI_CLIENT_ID", org_a["options"]["client_ids"][0])
+    for label, issuer in (("A", issuer_a), ("B", issuer_b)):
+        jwks = json.dumps(multi["jwks_by_issuer"][issuer], separators=(",", ":")).encode()
+        define(f"FX_MI_JWKS_{label}", jwks)
+    for name, case in mi_cases.items():
+        if case["now"] != org_a["now"]:
+            raise SystemExit(f"{name}: the C tests assume one `now` for the multi_issuer group")
+        define("FX_MI_TOKEN_" + ident(name), case["token"].encode())
+
     header += ["#endif", ""]
     source.append("")
     with open(os.path.join(out_dir, "fixtures.h"), "w", encoding="utf-8") as f:

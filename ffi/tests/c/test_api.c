@@ -14,37 +14,7 @@
 
 #include "cryptr_guard.h"
 #include "fixtures.h"
-
-static int passed = 0;
-static int failed = 0;
-
-#define CHECK(cond)                                                          \
-  do {                                                                       \
-    if (cond) {                                                              \
-      passed++;                                                              \
-    } else {                                                                 \
-      failed++;                                                              \
-      fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-    }                                                                        \
-  } while (0)
-
-#define CHECK_STATUS(expr, expected)                                           \
-  do {                                                                         \
-    cg_status got_ = (expr);                                                   \
-    if (got_ == (expected)) {                                                  \
-      passed++;                                                                \
-    } else {                                                                   \
-      failed++;                                                                \
-      fprintf(stderr, "%s:%d: %s: got %s, expected %s\n", __FILE__, __LINE__, \
-              #expr, cg_status_code(got_), cg_status_code(expected));          \
-    }                                                                          \
-  } while (0)
-
-static const uint8_t *u8(const char *s) { return (const uint8_t *)s; }
-
-static int bytes_eq(const uint8_t *p, size_t n, const char *s) {
-  return p != NULL && n == strlen(s) && memcmp(p, s, n) == 0;
-}
+#include "testing.h"
 
 /* A validator with the examples group's default options. */
 static cg_validator *default_validator(void) {
@@ -94,6 +64,8 @@ static void test_status_codes(void) {
       {CG_INVALID_AUDIENCE, "invalid_audience"},
       {CG_INVALID_JWKS, "invalid_jwks"},
       {CG_JWKS_UNAVAILABLE, "jwks_unavailable"},
+      {CG_AUTHORIZATION_HEADER_MISSING, "authorization_header_missing"},
+      {CG_INVALID_HEADER, "invalid_header"},
       {CG_NULL_ARGUMENT, "null_argument"},
       {CG_BUFFER_TOO_SMALL, "buffer_too_small"},
       {CG_INVALID_ARGUMENT, "invalid_argument"},
@@ -122,6 +94,11 @@ static void test_status_codes(void) {
   CHECK_STATUS(cg_status_message(4242, buf, sizeof buf, &n), CG_INVALID_ARGUMENT);
   CHECK_STATUS(cg_status_message(CG_TOKEN_EXPIRED, buf, sizeof buf, &n), CG_OK);
   CHECK(strcmp(buf, "the token has expired") == 0);
+  CHECK_STATUS(cg_status_message(CG_INVALID_HEADER, buf, sizeof buf, &n), CG_OK);
+  CHECK(strcmp(buf, "Wrong Bearer Authorization header syntax") == 0);
+  /* One value per SPEC §3 code: the validation codes, then the host codes. */
+  CHECK(CG_JWKS_UNAVAILABLE == 12 && CG_AUTHORIZATION_HEADER_MISSING == 13 &&
+        CG_INVALID_HEADER == 14);
 }
 
 static void test_free_null(void) {
@@ -131,6 +108,21 @@ static void test_free_null(void) {
   cg_verified_free(NULL);
   cg_token_cache_free(NULL);
   cg_keyset_cache_free(NULL);
+  cg_http_answer_free(NULL);
+  cg_fetch_free(NULL);
+  cg_check_free(NULL);
+  cg_guard_free(NULL);
+  CHECK(cg_verified_scope_count(NULL) == 0);
+  CHECK(cg_http_answer_status(NULL) == 0);
+  CHECK(cg_http_answer_retry_after(NULL) == 0);
+  CHECK(cg_fetch_timeout(NULL) == 0);
+  CHECK(cg_fetch_max_bytes(NULL) == 0);
+  CHECK(!cg_fetch_is_background(NULL));
+  CHECK(cg_fetch_issuer(NULL) == 0);
+  CHECK(strcmp(cg_fetch_reason(NULL), "unknown") == 0);
+  CHECK(!cg_guard_is_ready(NULL, 0));
+  CHECK(cg_guard_issuer_count(NULL) == 0);
+  CHECK(cg_check_wait_timeout(NULL) == 0);
   CHECK(cg_keyset_len(NULL) == 0);
   CHECK(cg_keyset_skipped_len(NULL) == 0);
   CHECK(cg_verified_aud_len(NULL) == 0);
@@ -485,6 +477,22 @@ static void test_raw(void) {
                                    FX_RAW_MSG_LEN - 1, FX_RAW_SIG, FX_RAW_SIG_LEN),
                CG_INVALID_SIGNATURE);
   CHECK_STATUS(cg_verify_rs256_raw(NULL, 0, NULL, 0, NULL, 0, NULL, 0), CG_INVALID_SIGNATURE);
+  /* e = 1 would make the encoded message itself a valid "signature" of any message: refused,
+   * as are an even e and a modulus under 1024 bits (the core's verify_raw). */
+  CHECK(FX_RAW_E1_SIG_LEN == FX_RAW_SIG_LEN);
+  CHECK_STATUS(cg_verify_rs256_raw(FX_RAW_N, FX_RAW_N_LEN, u8("AQ"), 2, FX_RAW_MSG,
+                                   FX_RAW_MSG_LEN, FX_RAW_E1_SIG, FX_RAW_E1_SIG_LEN),
+               CG_INVALID_SIGNATURE);
+  CHECK_STATUS(cg_verify_rs256_raw(FX_RAW_N, FX_RAW_N_LEN, u8("AAAAAQ"), 6, FX_RAW_MSG,
+                                   FX_RAW_MSG_LEN, FX_RAW_E1_SIG, FX_RAW_E1_SIG_LEN),
+               CG_INVALID_SIGNATURE);
+  CHECK_STATUS(cg_verify_rs256_raw(FX_RAW_N, FX_RAW_N_LEN, u8("Ag"), 2, FX_RAW_MSG,
+                                   FX_RAW_MSG_LEN, FX_RAW_E1_SIG, FX_RAW_E1_SIG_LEN),
+               CG_INVALID_SIGNATURE);
+  /* A 512-bit modulus with e = 65537: under the 1024-bit floor. */
+  CHECK_STATUS(cg_verify_rs256_raw(FX_RAW_N, 86, FX_RAW_E, FX_RAW_E_LEN, FX_RAW_MSG,
+                                   FX_RAW_MSG_LEN, FX_RAW_SIG, 64),
+               CG_INVALID_SIGNATURE);
   CHECK_STATUS(cg_verify_rs256_raw(FX_RAW_N, FX_RAW_N_LEN, FX_RAW_E, FX_RAW_E_LEN, NULL, 3,
                                    FX_RAW_SIG, FX_RAW_SIG_LEN),
                CG_NULL_ARGUMENT);
@@ -705,6 +713,434 @@ static void test_keyset_cache(void) {
 }
 
 /* ------------------------------------------------------------------------------------------ */
+/* SPEC §7: profiles, client ids, max_lifetime, derived values. */
+
+static void test_options_profiles(void) {
+  cg_options *o = NULL;
+  cg_validator *v = NULL;
+  cg_profile profile = CG_PROFILE_CRYPTR;
+  uint32_t claims = 0;
+  uint64_t seconds = 7;
+  bool present = true;
+
+  CHECK_STATUS(cg_options_new(&o), CG_OK);
+  /* Defaults: the rfc profile, exp+iss+aud, no max_lifetime. */
+  CHECK_STATUS(cg_options_profile(o, &profile), CG_OK);
+  CHECK(profile == CG_PROFILE_RFC);
+  CHECK_STATUS(cg_options_required_claims(o, &claims), CG_OK);
+  CHECK(claims == CG_CLAIMS_DEFAULT);
+  CHECK_STATUS(cg_options_max_lifetime(o, &seconds, &present), CG_OK);
+  CHECK(!present && seconds == 0);
+  /* The cryptr profile's defaults follow the profile until set. */
+  CHECK_STATUS(cg_options_set_profile(o, CG_PROFILE_CRYPTR), CG_OK);
+  CHECK_STATUS(cg_options_profile(o, &profile), CG_OK);
+  CHECK(profile == CG_PROFILE_CRYPTR);
+  CHECK_STATUS(cg_options_required_claims(o, &claims), CG_OK);
+  CHECK(claims == CG_CLAIMS_CRYPTR_DEFAULT);
+  CHECK_STATUS(cg_options_max_lifetime(o, &seconds, &present), CG_OK);
+  CHECK(present && seconds == CG_CRYPTR_MAX_LIFETIME);
+  CHECK_STATUS(cg_options_set_max_lifetime(o, 3600), CG_OK);
+  CHECK_STATUS(cg_options_max_lifetime(o, &seconds, &present), CG_OK);
+  CHECK(present && seconds == 3600);
+  CHECK_STATUS(cg_options_set_max_lifetime_none(o), CG_OK);
+  CHECK_STATUS(cg_options_max_lifetime(o, &seconds, &present), CG_OK);
+  CHECK(!present && seconds == 0);
+  /* Set explicitly: kept whatever the profile. */
+  CHECK_STATUS(cg_options_set_required_claims(o, CG_CLAIM_EXP), CG_OK);
+  CHECK_STATUS(cg_options_set_profile(o, CG_PROFILE_RFC), CG_OK);
+  CHECK_STATUS(cg_options_required_claims(o, &claims), CG_OK);
+  CHECK(claims == CG_CLAIM_EXP);
+  CHECK_STATUS(cg_options_max_lifetime(o, &seconds, &present), CG_OK);
+  CHECK(!present);
+  /* Unknown profiles, NULL arguments. */
+  CHECK_STATUS(cg_options_set_profile(o, 2), CG_INVALID_ARGUMENT);
+  CHECK_STATUS(cg_options_set_profile(o, -1), CG_INVALID_ARGUMENT);
+  CHECK_STATUS(cg_options_set_profile(NULL, CG_PROFILE_RFC), CG_NULL_ARGUMENT);
+  CHECK_STATUS(cg_options_set_max_lifetime(NULL, 1), CG_NULL_ARGUMENT);
+  CHECK_STATUS(cg_options_set_max_lifetime_none(NULL), CG_NULL_ARGUMENT);
+  CHECK_STATUS(cg_options_add_client_id(NULL, FX_CP_CLIENT_ID, FX_CP_CLIENT_ID_LEN),
+               CG_NULL_ARGUMENT);
+  CHECK_STATUS(cg_options_add_client_id(o, NULL, 3), CG_NULL_ARGUMENT);
+  CHECK_STATUS(cg_options_profile(o, NULL), CG_NULL_ARGUMENT);
+  CHECK_STATUS(cg_options_required_claims(NULL, &claims), CG_NULL_ARGUMENT);
+  CHECK_STATUS(cg_options_max_lifetime(o, &seconds, NULL), CG_NULL_ARGUMENT);
+
+  /* A validator needs an issuer and an audience or a client id; max_lifetime 0 is an error. */
+  CHECK_STATUS(cg_options_add_issuer(o, FX_CP_ISSUER, FX_CP_ISSUER_LEN), CG_OK);
+  CHECK_STATUS(cg_validator_new(o, &v), CG_INVALID_ARGUMENT);
+  CHECK_STATUS(cg_options_add_client_id(o, FX_CP_CLIENT_ID, FX_CP_CLIENT_ID_LEN), CG_OK);
+  CHECK_STATUS(cg_validator_new(o, &v), CG_OK);
+  cg_validator_free(v);
+  v = NULL;
+  CHECK_STATUS(cg_options_set_max_lifetime(o, 0), CG_OK);
+  CHECK_STATUS(cg_validator_new(o, &v), CG_INVALID_ARGUMENT);
+  CHECK(v == NULL);
+  cg_options_free(o);
+}
+
+/* A cryptr-profile validator for the cryptr_profile group; `client_id`: accept the v3 client. */
+static cg_validator *cryptr_validator(int profile, int client_id, int no_max_lifetime) {
+  cg_options *o = NULL;
+  cg_validator *v = NULL;
+  if (cg_options_new(&o) != CG_OK) return NULL;
+  cg_options_set_profile(o, profile);
+  cg_options_add_issuer(o, FX_CP_ISSUER, FX_CP_ISSUER_LEN);
+  cg_options_add_audience(o, FX_CP_AUDIENCE, FX_CP_AUDIENCE_LEN);
+  if (client_id) cg_options_add_client_id(o, FX_CP_CLIENT_ID, FX_CP_CLIENT_ID_LEN);
+  if (no_max_lifetime) cg_options_set_max_lifetime_none(o);
+  if (cg_validator_new(o, &v) != CG_OK) v = NULL;
+  cg_options_free(o);
+  return v;
+}
+
+static cg_status cp_run(const cg_validator *v, const cg_keyset *k, const uint8_t *token,
+                        size_t len) {
+  cg_verified *r = NULL;
+  cg_status s = cg_validator_validate(v, k, token, len, FX_CP_NOW, &r);
+  cg_verified_free(r);
+  return s;
+}
+
+static void test_cryptr_profile(void) {
+  cg_keyset *k = NULL;
+  cg_validator *v = cryptr_validator(CG_PROFILE_CRYPTR, 1, 0);
+  cg_validator *w;
+  cg_verified *r = NULL;
+  const uint8_t *p = NULL;
+  size_t n = 0;
+
+  CHECK_STATUS(cg_keyset_from_jwks(FX_CP_JWKS, FX_CP_JWKS_LEN, &k), CG_OK);
+  CHECK(v != NULL);
+#define CP(name) FX_CP_TOKEN_##name, FX_CP_TOKEN_##name##_LEN
+  /* A Cryptr v3 token: the issuer only in the header, aud [], client_id, org, scope. */
+  CHECK_STATUS(cg_validator_validate(v, k, CP(V3_ACCESS_TOKEN), FX_CP_NOW, &r), CG_OK);
+  CHECK_STATUS(cg_verified_issuer(r, &p, &n), CG_OK);
+  CHECK(bytes_eq2(p, n, FX_CP_ISSUER, FX_CP_ISSUER_LEN));
+  CHECK_STATUS(cg_verified_iss(r, &p, &n), CG_OK);
+  CHECK(p == NULL && n == 0); /* no payload iss */
+  CHECK_STATUS(cg_verified_client_id(r, &p, &n), CG_OK);
+  CHECK(bytes_eq2(p, n, FX_CP_CLIENT_ID, FX_CP_CLIENT_ID_LEN));
+  CHECK_STATUS(cg_verified_tenant(r, &p, &n), CG_OK);
+  CHECK(bytes_eq(p, n, "shark-academy"));
+  CHECK(cg_verified_scope_count(r) == 3);
+  CHECK_STATUS(cg_verified_scope(r, 0, &p, &n), CG_OK);
+  CHECK(bytes_eq(p, n, "openid"));
+  CHECK_STATUS(cg_verified_scope(r, 2, &p, &n), CG_OK);
+  CHECK(bytes_eq(p, n, "profile"));
+  p = NULL;
+  CHECK_STATUS(cg_verified_scope(r, 3, &p, &n), CG_INVALID_ARGUMENT);
+  CHECK(p == NULL);
+  CHECK(cg_verified_aud_len(r) == 0);
+  CHECK_STATUS(cg_verified_scope(r, 0, NULL, &n), CG_NULL_ARGUMENT);
+  CHECK_STATUS(cg_verified_tenant(NULL, &p, &n), CG_NULL_ARGUMENT);
+  cg_verified_free(r);
+  r = NULL;
+
+  /* v1: payload iss, cid, tnt, scp (a space-separated string in very old tokens). */
+  CHECK_STATUS(cg_validator_validate(v, k, CP(V1_ACCESS_TOKEN), FX_CP_NOW, &r), CG_OK);
+  CHECK_STATUS(cg_verified_client_id(r, &p, &n), CG_OK);
+  CHECK(bytes_eq(p, n, "d3b07384-d113-4ec6-a1a4-5e2f8c9b7a60"));
+  CHECK_STATUS(cg_verified_tenant(r, &p, &n), CG_OK);
+  CHECK(bytes_eq(p, n, "shark-academy"));
+  cg_verified_free(r);
+  r = NULL;
+  CHECK_STATUS(cg_validator_validate(v, k, CP(V1_SCP_STRING), FX_CP_NOW, &r), CG_OK);
+  CHECK(cg_verified_scope_count(r) == 2);
+  CHECK_STATUS(cg_verified_scope(r, 0, &p, &n), CG_OK);
+  CHECK(bytes_eq(p, n, "read:courses"));
+  CHECK_STATUS(cg_verified_scope(r, 1, &p, &n), CG_OK);
+  CHECK(bytes_eq(p, n, "write"));
+  cg_verified_free(r);
+  r = NULL;
+
+  /* The refusals of the profile. */
+  CHECK_STATUS(cp_run(v, k, CP(V3_OTHER_CLIENT)), CG_INVALID_AUDIENCE);
+  CHECK_STATUS(cp_run(v, k, CP(V3_ID_TOKEN)), CG_INVALID_CLAIM);
+  CHECK_STATUS(cp_run(v, k, CP(V3_HEADER_ISS_OTHER_TENANT)), CG_INVALID_ISSUER);
+  CHECK_STATUS(cp_run(v, k, CP(V3_EXPIRED)), CG_TOKEN_EXPIRED);
+  CHECK_STATUS(cp_run(v, k, CP(V3_NO_ISS_ANYWHERE)), CG_MISSING_CLAIM);
+  CHECK_STATUS(cp_run(v, k, CP(V3_HEADER_ISS_NUMBER)), CG_INVALID_CLAIM);
+  CHECK_STATUS(cp_run(v, k, CP(V3_SCOPE_NOT_STRINGS)), CG_INVALID_CLAIM);
+  /* exp in milliseconds: beyond the 30-day max_lifetime of the profile... */
+  CHECK_STATUS(cp_run(v, k, CP(V1_EXP_MILLISECONDS)), CG_INVALID_CLAIM);
+  w = cryptr_validator(CG_PROFILE_CRYPTR, 1, 1);
+  /* ... and accepted when the limit is lifted. */
+  CHECK_STATUS(cp_run(w, k, CP(V1_EXP_MILLISECONDS)), CG_OK);
+  cg_validator_free(w);
+  /* Without the client id, an empty aud accepts nothing. */
+  w = cryptr_validator(CG_PROFILE_CRYPTR, 0, 0);
+  CHECK_STATUS(cp_run(w, k, CP(V3_NO_CLIENT_IDS)), CG_INVALID_AUDIENCE);
+  cg_validator_free(w);
+  /* The rfc profile refuses every v3 token. */
+  w = cryptr_validator(CG_PROFILE_RFC, 1, 0);
+  CHECK_STATUS(cp_run(w, k, CP(V3_RFC_PROFILE)), CG_MISSING_CLAIM);
+  CHECK_STATUS(cp_run(w, k, CP(V1_ACCESS_TOKEN)), CG_OK);
+  r = NULL;
+  CHECK_STATUS(cg_validator_validate(w, k, CP(V1_ACCESS_TOKEN), FX_CP_NOW, &r), CG_OK);
+  /* rfc: cid is no client id and there is no tenant. */
+  CHECK_STATUS(cg_verified_client_id(r, &p, &n), CG_OK);
+  CHECK(p == NULL && n == 0);
+  CHECK_STATUS(cg_verified_tenant(r, &p, &n), CG_OK);
+  CHECK(p == NULL && n == 0);
+  CHECK_STATUS(cg_verified_issuer(r, &p, &n), CG_OK);
+  CHECK(bytes_eq2(p, n, FX_CP_ISSUER, FX_CP_ISSUER_LEN));
+  cg_verified_free(r);
+  cg_validator_free(w);
+#undef CP
+  cg_validator_free(v);
+  cg_keyset_free(k);
+}
+
+/* SPEC §8 without the guard: one key set per accepted issuer, chosen by the issuer hint. */
+static void test_validate_by_issuer(void) {
+  cg_options *o = NULL;
+  cg_validator *v = NULL;
+  cg_keyset *a = NULL, *b = NULL;
+  const cg_keyset *sets[2];
+  cg_verified *r = NULL;
+  const uint8_t *p = NULL;
+  size_t n = 0;
+
+  CHECK_STATUS(cg_keyset_from_jwks(FX_MI_JWKS_A, FX_MI_JWKS_A_LEN, &a), CG_OK);
+  CHECK_STATUS(cg_keyset_from_jwks(FX_MI_JWKS_B, FX_MI_JWKS_B_LEN, &b), CG_OK);
+  CHECK_STATUS(cg_options_new(&o), CG_OK);
+  CHECK_STATUS(cg_options_set_profile(o, CG_PROFILE_CRYPTR), CG_OK);
+  CHECK_STATUS(cg_options_add_issuer(o, FX_MI_ISSUER_A, FX_MI_ISSUER_A_LEN), CG_OK);
+  CHECK_STATUS(cg_options_add_issuer(o, FX_MI_ISSUER_B, FX_MI_ISSUER_B_LEN), CG_OK);
+  CHECK_STATUS(cg_options_add_audience(o, FX_MI_AUDIENCE, FX_MI_AUDIENCE_LEN), CG_OK);
+  CHECK_STATUS(cg_options_add_client_id(o, FX_MI_CLIENT_ID, FX_MI_CLIENT_ID_LEN), CG_OK);
+  CHECK_STATUS(cg_validator_new(o, &v), CG_OK);
+  cg_options_free(o);
+  sets[0] = a;
+  sets[1] = b;
+#define MI(name) FX_MI_TOKEN_##name, FX_MI_TOKEN_##name##_LEN
+  CHECK_STATUS(cg_validator_validate_by_issuer(v, sets, 2, MI(ORG_B), FX_MI_NOW, &r), CG_OK);
+  CHECK_STATUS(cg_verified_tenant(r, &p, &n), CG_OK);
+  CHECK(bytes_eq(p, n, "blue-whale"));
+  CHECK_STATUS(cg_verified_issuer(r, &p, &n), CG_OK);
+  CHECK(bytes_eq2(p, n, FX_MI_ISSUER_B, FX_MI_ISSUER_B_LEN));
+  cg_verified_free(r);
+  r = NULL;
+  CHECK_STATUS(cg_validator_validate_by_issuer(v, sets, 2, MI(ORG_A), FX_MI_NOW, &r), CG_OK);
+  CHECK_STATUS(cg_verified_tenant(r, &p, &n), CG_OK);
+  CHECK(bytes_eq(p, n, "shark-academy"));
+  cg_verified_free(r);
+  r = NULL;
+  /* B's key in a token that claims A: A's set has no kid-b. */
+  CHECK_STATUS(cg_validator_validate_by_issuer(v, sets, 2, MI(B_KEY_CLAIMS_A), FX_MI_NOW, &r),
+               CG_UNKNOWN_KEY);
+  CHECK_STATUS(cg_validator_validate_by_issuer(v, sets, 2, MI(B_KEY_AS_KID_A), FX_MI_NOW, &r),
+               CG_INVALID_SIGNATURE);
+  CHECK_STATUS(cg_validator_validate_by_issuer(v, sets, 2, MI(NOT_CONFIGURED), FX_MI_NOW, &r),
+               CG_INVALID_ISSUER);
+  CHECK_STATUS(cg_validator_validate_by_issuer(v, sets, 2, MI(NO_HINT), FX_MI_NOW, &r),
+               CG_MISSING_CLAIM);
+  CHECK_STATUS(cg_validator_validate_by_issuer(v, sets, 2, MI(PAYLOAD_UNDECODABLE), FX_MI_NOW,
+                                               &r),
+               CG_MALFORMED_TOKEN);
+  /* With §2 and A's set alone, the B token fails on the key instead. */
+  CHECK_STATUS(cg_validator_validate(v, a, MI(ORG_B), FX_MI_NOW, &r), CG_UNKNOWN_KEY);
+  /* No set held yet for B: jwks_unavailable, and A still works. */
+  sets[1] = NULL;
+  CHECK_STATUS(cg_validator_validate_by_issuer(v, sets, 2, MI(ORG_B), FX_MI_NOW, &r),
+               CG_JWKS_UNAVAILABLE);
+  CHECK_STATUS(cg_validator_validate_by_issuer(v, sets, 2, MI(ORG_A), FX_MI_NOW, &r), CG_OK);
+  cg_verified_free(r);
+  r = NULL;
+  /* One set per accepted issuer, no more, no less. */
+  CHECK_STATUS(cg_validator_validate_by_issuer(v, sets, 1, MI(ORG_A), FX_MI_NOW, &r),
+               CG_INVALID_ARGUMENT);
+  CHECK_STATUS(cg_validator_validate_by_issuer(v, NULL, 2, MI(ORG_A), FX_MI_NOW, &r),
+               CG_NULL_ARGUMENT);
+  CHECK_STATUS(cg_validator_validate_by_issuer(v, NULL, 0, MI(ORG_A), FX_MI_NOW, &r),
+               CG_INVALID_ARGUMENT);
+  CHECK_STATUS(cg_validator_validate_by_issuer(NULL, sets, 2, MI(ORG_A), FX_MI_NOW, &r),
+               CG_NULL_ARGUMENT);
+  CHECK_STATUS(cg_validator_validate_by_issuer(v, sets, 2, MI(ORG_A), FX_MI_NOW, NULL),
+               CG_NULL_ARGUMENT);
+  CHECK(r == NULL);
+#undef MI
+  cg_validator_free(v);
+  cg_keyset_free(a);
+  cg_keyset_free(b);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* The host rules: the Bearer parser and the HTTP answers (SPEC §3). */
+
+static cg_status bearer(const char *const *values, size_t count, const uint8_t **token,
+                        size_t *token_len) {
+  const uint8_t *ptrs[4];
+  size_t lens[4], i;
+  for (i = 0; i < count && i < 4; i++) {
+    ptrs[i] = u8(values[i]);
+    lens[i] = strlen(values[i]);
+  }
+  return cg_bearer_token(count ? ptrs : NULL, count ? lens : NULL, count, token, token_len);
+}
+
+static void test_bearer(void) {
+  static const struct {
+    const char *value;
+    cg_status status;
+    const char *token;
+  } one[] = {
+      {"Bearer t", CG_OK, "t"},
+      {"bearer abc.def.ghi", CG_OK, "abc.def.ghi"},
+      {"BEARER t", CG_OK, "t"},
+      {"  bearer   t  ", CG_OK, "t"},
+      {"", CG_AUTHORIZATION_HEADER_MISSING, NULL},
+      {"   ", CG_AUTHORIZATION_HEADER_MISSING, NULL},
+      {"Basic dXNlcjpwYXNz", CG_INVALID_HEADER, NULL},
+      {"Bearer", CG_INVALID_HEADER, NULL},
+      {"Bearer ", CG_INVALID_HEADER, NULL},
+      {"Bearer a b", CG_INVALID_HEADER, NULL},
+      {"Bearer\tt", CG_INVALID_HEADER, NULL},
+      {"Bearer\xc2\xa0t", CG_INVALID_HEADER, NULL},
+      {"Bearer\xa0t", CG_INVALID_HEADER, NULL},
+      {"Token t", CG_INVALID_HEADER, NULL},
+  };
+  static const char *const two[] = {"Bearer a", "Bearer b"};
+  const uint8_t *token = NULL;
+  size_t token_len = 0, i;
+  const uint8_t *ptrs[1];
+  size_t lens[1];
+
+  for (i = 0; i < sizeof one / sizeof one[0]; i++) {
+    const char *values[1];
+    values[0] = one[i].value;
+    token = NULL;
+    token_len = 99;
+    CHECK_STATUS(bearer(values, 1, &token, &token_len), one[i].status);
+    if (one[i].token != NULL) {
+      CHECK(bytes_eq(token, token_len, one[i].token));
+      /* Borrowed from the header value. */
+      CHECK(token >= u8(one[i].value) && token < u8(one[i].value) + strlen(one[i].value));
+    } else {
+      CHECK(token == NULL && token_len == 99);
+    }
+  }
+  /* No header at all, and two headers (even both valid). */
+  CHECK_STATUS(bearer(NULL, 0, &token, &token_len), CG_AUTHORIZATION_HEADER_MISSING);
+  CHECK_STATUS(bearer(two, 2, &token, &token_len), CG_INVALID_HEADER);
+  /* Arguments. */
+  ptrs[0] = NULL;
+  lens[0] = 3;
+  CHECK_STATUS(cg_bearer_token(ptrs, lens, 1, &token, &token_len), CG_NULL_ARGUMENT);
+  lens[0] = 0;
+  CHECK_STATUS(cg_bearer_token(ptrs, lens, 1, &token, &token_len),
+               CG_AUTHORIZATION_HEADER_MISSING);
+  CHECK_STATUS(cg_bearer_token(NULL, lens, 1, &token, &token_len), CG_NULL_ARGUMENT);
+  CHECK_STATUS(cg_bearer_token(ptrs, NULL, 1, &token, &token_len), CG_NULL_ARGUMENT);
+  ptrs[0] = u8("Bearer t");
+  lens[0] = 8;
+  CHECK_STATUS(cg_bearer_token(ptrs, lens, 1, NULL, &token_len), CG_NULL_ARGUMENT);
+  CHECK_STATUS(cg_bearer_token(ptrs, lens, 1, &token, NULL), CG_NULL_ARGUMENT);
+}
+
+/* Reads a string accessor of an answer into a NUL-terminated static buffer ("<NULL>" if absent;
+ * the next call overwrites it). */
+static const char *answer_text(cg_status (*get)(const cg_http_answer *, const uint8_t **,
+                                                size_t *),
+                               const cg_http_answer *a) {
+  static char buf[512];
+  const uint8_t *p = NULL;
+  size_t n = 0;
+  if (get(a, &p, &n) != CG_OK) return "<error>";
+  if (p == NULL) return "<NULL>";
+  if (n >= sizeof buf) return "<too long>";
+  memcpy(buf, p, n);
+  buf[n] = 0;
+  /* The strings are NUL-terminated as well. */
+  if (p[n] != 0) return "<not NUL-terminated>";
+  return buf;
+}
+
+static void test_http_answers(void) {
+  static const struct {
+    cg_status status;
+    unsigned http;
+    const char *code;
+  } table[] = {
+      {CG_MALFORMED_TOKEN, 401, "invalid_header"},
+      {CG_UNSUPPORTED_ALGORITHM, 401, "invalid_header"},
+      {CG_UNKNOWN_KEY, 401, "no_rsa_key"},
+      {CG_INVALID_SIGNATURE, 401, "invalid_header"},
+      {CG_INVALID_CLAIM, 401, "invalid_claims"},
+      {CG_MISSING_CLAIM, 401, "invalid_claims"},
+      {CG_TOKEN_EXPIRED, 401, "token_expired"},
+      {CG_TOKEN_NOT_YET_VALID, 401, "invalid_claims"},
+      {CG_INVALID_ISSUER, 401, "invalid_claims"},
+      {CG_INVALID_AUDIENCE, 401, "invalid_claims"},
+      {CG_INVALID_JWKS, 503, "jwks_unavailable"},
+      {CG_JWKS_UNAVAILABLE, 503, "jwks_unavailable"},
+      {CG_AUTHORIZATION_HEADER_MISSING, 401, "authorization_header_missing"},
+      {CG_INVALID_HEADER, 401, "invalid_header"},
+  };
+  static const int not_refusals[] = {CG_OK, CG_NULL_ARGUMENT, CG_BUFFER_TOO_SMALL,
+                                     CG_INVALID_ARGUMENT, CG_PANIC, -1, 15, 99, 104};
+  size_t i;
+  char expected[512], description[256];
+  cg_http_answer *a = NULL;
+
+  for (i = 0; i < sizeof table / sizeof table[0]; i++) {
+    const char *fine = cg_status_code((int)table[i].status);
+    a = NULL;
+    CHECK_STATUS(cg_http_answer_for_status((int)table[i].status, 7, &a), CG_OK);
+    CHECK(cg_http_answer_status(a) == table[i].http);
+    CHECK(strcmp(answer_text(cg_http_answer_code, a), table[i].code) == 0);
+    /* The body's error is the fine code; invalid_jwks is one answer with jwks_unavailable. */
+    CHECK(strcmp(answer_text(cg_http_answer_error, a),
+                 table[i].status == CG_INVALID_JWKS ? "jwks_unavailable" : fine) == 0);
+    CHECK(strlen(answer_text(cg_http_answer_description, a)) > 0);
+    snprintf(description, sizeof description, "%s", answer_text(cg_http_answer_description, a));
+    snprintf(expected, sizeof expected, "{\"code\":\"%s\",\"description\":\"%s\",\"error\":\"%s\"}",
+             table[i].code, description, answer_text(cg_http_answer_error, a));
+    CHECK(strcmp(answer_text(cg_http_answer_body, a), expected) == 0);
+    if (table[i].http == 503) {
+      CHECK(cg_http_answer_retry_after(a) == 7);
+      CHECK(strcmp(answer_text(cg_http_answer_www_authenticate, a), "<NULL>") == 0);
+    } else if (table[i].status == CG_AUTHORIZATION_HEADER_MISSING) {
+      /* RFC 6750 §3.1: no error code without credentials. */
+      CHECK(cg_http_answer_retry_after(a) == 0);
+      CHECK(strcmp(answer_text(cg_http_answer_www_authenticate, a), "Bearer") == 0);
+    } else {
+      CHECK(cg_http_answer_retry_after(a) == 0);
+      snprintf(expected, sizeof expected,
+               "Bearer error=\"invalid_token\", error_description=\"%s\"",
+               answer_text(cg_http_answer_description, a));
+      CHECK(strcmp(answer_text(cg_http_answer_www_authenticate, a), expected) == 0);
+    }
+    cg_http_answer_free(a);
+  }
+  /* Retry-After is at least 1. */
+  a = NULL;
+  CHECK_STATUS(cg_http_answer_for_status(CG_JWKS_UNAVAILABLE, 0, &a), CG_OK);
+  CHECK(cg_http_answer_retry_after(a) == 1);
+  CHECK(strcmp(answer_text(cg_http_answer_body, a),
+               "{\"code\":\"jwks_unavailable\",\"description\":\"no key set could be fetched "
+               "from the issuer\",\"error\":\"jwks_unavailable\"}") == 0);
+  cg_http_answer_free(a);
+  a = NULL;
+  CHECK_STATUS(cg_http_answer_for_status(CG_TOKEN_EXPIRED, 0, &a), CG_OK);
+  CHECK(strcmp(answer_text(cg_http_answer_description, a), "the token has expired") == 0);
+  cg_http_answer_free(a);
+  /* Statuses that are no refusal of a request. */
+  for (i = 0; i < sizeof not_refusals / sizeof not_refusals[0]; i++) {
+    a = NULL;
+    CHECK_STATUS(cg_http_answer_for_status(not_refusals[i], 1, &a), CG_INVALID_ARGUMENT);
+    CHECK(a == NULL);
+  }
+  CHECK_STATUS(cg_http_answer_for_status(CG_TOKEN_EXPIRED, 0, NULL), CG_NULL_ARGUMENT);
+  {
+    const uint8_t *p = NULL;
+    size_t n = 0;
+    CHECK_STATUS(cg_http_answer_code(NULL, &p, &n), CG_NULL_ARGUMENT);
+    CHECK_STATUS(cg_http_answer_body(NULL, &p, &n), CG_NULL_ARGUMENT);
+  }
+}
+
+/* ------------------------------------------------------------------------------------------ */
 /* Threads: shared validator, key set, verified-token cache and key-set cache. */
 
 #define THREADS 4
@@ -812,6 +1248,11 @@ int main(void) {
   test_raw();
   test_token_cache();
   test_keyset_cache();
+  test_options_profiles();
+  test_cryptr_profile();
+  test_validate_by_issuer();
+  test_bearer();
+  test_http_answers();
   test_threads();
   printf("c api (%s): %d passed, %d failed\n", CG_VERSION, passed, failed);
   return failed == 0 ? 0 : 1;
