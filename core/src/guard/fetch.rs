@@ -17,6 +17,7 @@ use crate::keyset_cache::{FetchReason, FetchTicket};
 #[must_use = "a fetch is in flight until it is reported with Guard::fetch_done"]
 pub struct Fetch {
     pub(crate) issuer: usize,
+    pub(crate) key_set: usize,
     pub(crate) ticket: FetchTicket,
     pub(crate) url: String,
     pub(crate) background: bool,
@@ -25,9 +26,14 @@ pub struct Fetch {
 }
 
 impl Fetch {
-    /// The index of the issuer whose key set this is.
+    /// The index of the (first) configured issuer whose key set this is.
     pub fn issuer(&self) -> usize {
         self.issuer
+    }
+
+    /// The index of the key set (issuers that share a JWKS URL share one key set).
+    pub fn key_set(&self) -> usize {
+        self.key_set
     }
 
     /// The URL to fetch.

@@ -30,6 +30,7 @@ mod config;
 mod fetch;
 mod settings;
 
+use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
@@ -50,10 +51,13 @@ use crate::options::Options;
 use crate::token_cache::{TokenCache, TokenKey};
 use crate::validator::{Selected, Validator, Verified};
 
-/// One configured issuer's state.
+/// One key set (one JWKS URL) and its caches. Issuers that publish their keys at the same URL
+/// share it: it is fetched once, and a guard with one key set validates by SPEC §2 alone.
 #[derive(Debug)]
-struct Issuer {
-    source: IssuerSource,
+struct KeySource {
+    url: String,
+    /// The first configured issuer using this key set (what a host's logs and metrics name).
+    first_issuer: usize,
     keys: KeySetCache<KeySet>,
     tokens: TokenCache,
 }
@@ -62,7 +66,10 @@ struct Issuer {
 #[derive(Debug)]
 pub struct Guard {
     validator: Arc<Validator>,
-    issuers: Vec<Issuer>,
+    sources: Vec<IssuerSource>,
+    /// Issuer index → index of its key set in `sets`.
+    set_of: Vec<usize>,
+    sets: Vec<KeySource>,
     settings: GuardSettings,
 }
 
@@ -91,13 +98,19 @@ pub enum Action {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Wait {
     issuer: usize,
+    key_set: usize,
     timeout: u64,
 }
 
 impl Wait {
-    /// The issuer whose fetch is awaited.
+    /// The (first) issuer of the key set whose fetch is awaited.
     pub fn issuer(&self) -> usize {
         self.issuer
+    }
+
+    /// The index of the key set whose fetch is awaited (issuers sharing a JWKS URL share it).
+    pub fn key_set(&self) -> usize {
+        self.key_set
     }
 
     /// The longest to wait, in seconds.
@@ -143,6 +156,8 @@ enum Stage {
 pub struct Check<T> {
     token: T,
     selected: Option<Selected>,
+    /// The key set chosen for the token.
+    set: usize,
     stage: Stage,
     /// Blocking fetches and waits for a key set so far.
     round_trips: u8,
@@ -159,6 +174,7 @@ impl<T: AsRef<[u8]>> Check<T> {
         Check {
             token,
             selected: None,
+            set: 0,
             stage: Stage::Start,
             round_trips: 0,
             retried: false,
@@ -245,20 +261,32 @@ impl Guard {
                 "every accepted issuer needs exactly one JWKS URL, and only accepted issuers have one",
             ));
         }
-        // Key sets are indexed like the sources: the validator's issuer list follows them.
+        // The validator's issuer list follows the sources, so an issuer's index is the same in
+        // both.
         let options = options.with_issuers(sources.iter().map(|s| s.issuer.clone()));
         let validator = Arc::new(Validator::new(options)?);
-        let issuers = sources
-            .into_iter()
-            .map(|source| Issuer {
-                source,
-                keys: KeySetCache::new(settings.policy),
-                tokens: TokenCache::new(settings.token_cache_capacity),
-            })
-            .collect();
+        let mut sets: Vec<KeySource> = Vec::new();
+        let mut set_of = Vec::with_capacity(sources.len());
+        for (index, source) in sources.iter().enumerate() {
+            let set = match sets.iter().position(|set| set.url == source.jwks_url) {
+                Some(set) => set,
+                None => {
+                    sets.push(KeySource {
+                        url: source.jwks_url.clone(),
+                        first_issuer: index,
+                        keys: KeySetCache::new(settings.policy),
+                        tokens: TokenCache::new(settings.token_cache_capacity),
+                    });
+                    sets.len() - 1
+                }
+            };
+            set_of.push(set);
+        }
         Ok(Guard {
             validator,
-            issuers,
+            sources,
+            set_of,
+            sets,
             settings,
         })
     }
@@ -276,14 +304,20 @@ impl Guard {
     /// Each configured issuer's state, in configuration order, for readiness probes, metrics and
     /// logs.
     pub fn issuers(&self, now: u64) -> impl Iterator<Item = IssuerStatus<'_>> {
-        self.issuers.iter().map(move |issuer| IssuerStatus {
-            issuer: &issuer.source.issuer,
-            jwks_url: &issuer.source.jwks_url,
-            status: issuer.keys.status(now),
-            usable_keys: issuer.keys.current(now).map_or(0, |set| set.keys().len()),
-            cached_tokens: issuer.tokens.len(),
-            token_cache: issuer.tokens.stats(),
-        })
+        self.sources
+            .iter()
+            .zip(&self.set_of)
+            .filter_map(move |(source, &set)| {
+                let set = self.sets.get(set)?;
+                Some(IssuerStatus {
+                    issuer: &source.issuer,
+                    jwks_url: &source.jwks_url,
+                    status: set.keys.status(now),
+                    usable_keys: set.keys.current(now).map_or(0, |keys| keys.keys().len()),
+                    cached_tokens: set.tokens.len(),
+                    token_cache: set.tokens.stats(),
+                })
+            })
     }
 
     /// Whether every configured issuer is ready: a usable key set holding a usable key.
@@ -297,10 +331,10 @@ impl Guard {
     pub fn due_fetches(&mut self, now: u64) -> Vec<Fetch> {
         let settings = self.settings;
         let mut due = Vec::new();
-        for (index, issuer) in self.issuers.iter_mut().enumerate() {
-            let decision = issuer.keys.poll(now);
+        for (index, set) in self.sets.iter_mut().enumerate() {
+            let decision = set.keys.poll(now);
             if let Some(ticket) = decision.ticket() {
-                due.push(fetch(&settings, index, &issuer.source, ticket, true));
+                due.push(fetch(&settings, index, set, ticket, true));
             }
         }
         due
@@ -312,7 +346,7 @@ impl Guard {
     pub fn fetch_done(&mut self, fetch: Fetch, result: FetchResult<'_>, now: u64) -> FetchReport {
         let key_set_options = self.settings.key_set;
         let max_bytes = self.settings.max_jwks_bytes;
-        let Some(issuer) = self.issuers.get_mut(fetch.issuer) else {
+        let Some(issuer) = self.sets.get_mut(fetch.key_set) else {
             return FetchReport::Superseded;
         };
         let ticket = fetch.ticket;
@@ -382,13 +416,19 @@ impl Guard {
     /// Steps 1–6 and the choice of the key set (SPEC §8 with several issuers, §2 with one).
     fn start<T: AsRef<[u8]>>(&mut self, check: &mut Check<T>, now: u64) -> Action {
         let token = check.token.as_ref();
-        let selected = if self.issuers.len() == 1 {
+        // One key set: SPEC §2, even when several issuers are accepted; several: SPEC §8.
+        let selected = if self.sets.len() == 1 {
             self.validator.prepare(token)
         } else {
             self.validator.select(token)
         };
         match selected {
             Ok(selected) => {
+                check.set = self
+                    .set_of
+                    .get(selected.issuer_index())
+                    .copied()
+                    .unwrap_or(0);
                 check.selected = Some(selected);
                 self.keys(check, now)
             }
@@ -400,12 +440,12 @@ impl Guard {
     /// or `jwks_unavailable`.
     fn keys<T: AsRef<[u8]>>(&mut self, check: &mut Check<T>, now: u64) -> Action {
         let settings = self.settings;
-        let index = check.issuer().unwrap_or(0);
-        let Some(issuer) = self.issuers.get_mut(index) else {
+        let index = check.set;
+        let Some(issuer) = self.sets.get_mut(index) else {
             return Action::Done(Err(Rejection::unavailable(1)));
         };
         let decision = issuer.keys.poll(now);
-        let unavailable = |issuer: &Issuer, detail| {
+        let unavailable = |issuer: &KeySource, detail| {
             Action::Done(Err(Rejection::Unavailable {
                 retry_after: issuer.keys.retry_after(now),
                 detail,
@@ -414,7 +454,7 @@ impl Guard {
         match decision {
             Decision::UseCurrent | Decision::Refresh(_) => {
                 if let Decision::Refresh(ticket) = decision {
-                    return Action::Fetch(fetch(&settings, index, &issuer.source, ticket, true));
+                    return Action::Fetch(fetch(&settings, index, issuer, ticket, true));
                 }
                 let Some(keys) = issuer.keys.current(now).cloned() else {
                     return unavailable(issuer, ErrorKind::JwksUnavailable.description());
@@ -442,12 +482,13 @@ impl Guard {
             }
             Decision::Fetch(ticket) => {
                 check.round_trips = check.round_trips.saturating_add(1);
-                Action::Fetch(fetch(&settings, index, &issuer.source, ticket, false))
+                Action::Fetch(fetch(&settings, index, issuer, ticket, false))
             }
             Decision::Wait if check.round_trips < MAX_ROUND_TRIPS => {
                 check.round_trips = check.round_trips.saturating_add(1);
                 Action::Wait(Wait {
-                    issuer: index,
+                    issuer: issuer.first_issuer,
+                    key_set: index,
                     timeout: settings.fetch_timeout,
                 })
             }
@@ -468,8 +509,8 @@ impl Guard {
         now: u64,
     ) -> Action {
         let settings = self.settings;
-        let index = check.issuer().unwrap_or(0);
-        let Some(issuer) = self.issuers.get_mut(index) else {
+        let index = check.set;
+        let Some(issuer) = self.sets.get_mut(index) else {
             return Action::Done(Err(Rejection::unavailable(1)));
         };
         match outcome {
@@ -488,11 +529,12 @@ impl Guard {
                     return self.keys(check, now);
                 }
                 if let Some(ticket) = issuer.keys.unknown_key(now) {
-                    return Action::Fetch(fetch(&settings, index, &issuer.source, ticket, false));
+                    return Action::Fetch(fetch(&settings, index, issuer, ticket, false));
                 }
                 if issuer.keys.fetch_in_flight(now) {
                     return Action::Wait(Wait {
-                        issuer: index,
+                        issuer: issuer.first_issuer,
+                        key_set: index,
                         timeout: settings.fetch_timeout,
                     });
                 }
@@ -505,15 +547,16 @@ impl Guard {
 
 fn fetch(
     settings: &GuardSettings,
-    issuer: usize,
-    source: &IssuerSource,
+    key_set: usize,
+    source: &KeySource,
     ticket: crate::keyset_cache::FetchTicket,
     background: bool,
 ) -> Fetch {
     Fetch {
-        issuer,
+        issuer: source.first_issuer,
+        key_set,
         ticket,
-        url: source.jwks_url.clone(),
+        url: source.url.clone(),
         background,
         timeout: settings.fetch_timeout,
         max_bytes: settings.max_jwks_bytes,

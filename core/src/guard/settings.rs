@@ -416,11 +416,31 @@ impl HostConfig {
 
     /// The guard these settings describe.
     pub fn into_guard(self) -> Result<Guard, SettingError> {
+        let explicit_urls = self
+            .sources
+            .iter()
+            .any(|s| !s.jwks_url.ends_with("/.well-known"));
         Guard::new(self.options, self.sources, self.settings).map_err(|ConfigError(problem)| {
-            SettingError {
-                key: "CRYPTR_AUDIENCE",
-                problem,
-            }
+            // `from_settings` already refused what it can name; this names the setting behind
+            // whatever `Guard::new` still finds.
+            let key = if problem.contains("URL") {
+                if explicit_urls {
+                    "CRYPTR_JWKS_URL"
+                } else {
+                    "CRYPTR_BASE_URL"
+                }
+            } else if problem.contains("max_lifetime") {
+                "CRYPTR_MAX_LIFETIME"
+            } else if problem.contains("fetch timeout") {
+                "CRYPTR_JWKS_TIMEOUT"
+            } else if problem.contains("body limit") {
+                "CRYPTR_JWKS_MAX_BYTES"
+            } else if problem.contains("audience") {
+                "CRYPTR_AUDIENCE"
+            } else {
+                "CRYPTR_ISSUER"
+            };
+            SettingError { key, problem }
         })
     }
 }

@@ -309,3 +309,33 @@ fn configuration_mistakes() {
         .is_err()
     );
 }
+
+#[test]
+fn issuers_sharing_a_jwks_url_share_one_key_set_and_follow_spec_2() {
+    // Both organizations' keys at one URL (as a provider's `common` keys would be).
+    let mut both: Value = serde_json::from_slice(&jwks(A)).unwrap();
+    let b: Value = serde_json::from_slice(&jwks(B)).unwrap();
+    both["keys"]
+        .as_array_mut()
+        .unwrap()
+        .extend(b["keys"].as_array().unwrap().iter().cloned());
+    let body = serde_json::to_vec(&both).unwrap();
+    let sources = alloc::vec![
+        IssuerSource::new(A, "https://keys.example/common"),
+        IssuerSource::new(B, "https://keys.example/common"),
+    ];
+    let mut guard = Guard::new(
+        Options::new([A, B], ["http://localhost:8000"]),
+        sources,
+        GuardSettings::default(),
+    )
+    .unwrap();
+    let (token, now) = token("multi_issuer/rfc-header-b-payload-a");
+    let (answer, trace) = run(&mut guard, &token, now, &mut |_| (200, body.clone()));
+    // SPEC §8 would refuse it (the hint B differs from the payload's A); with one key set it is
+    // SPEC §2, where the payload's issuer A is accepted.
+    assert!(answer.is_ok(), "{answer:?}");
+    assert_eq!(trace.fetches.len(), 1);
+    assert!(guard.is_ready(now), "one fetch makes both issuers ready");
+    assert_eq!(guard.issuers(now).count(), 2);
+}
