@@ -3,6 +3,7 @@
 use axum::extract::{FromRef, FromRequestParts};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
+use cryptr_guard_core::http::require_scopes;
 use cryptr_guard_core::{Verified, bearer_token};
 
 use crate::error::AuthError;
@@ -30,6 +31,10 @@ where
             .iter()
             .map(|v| v.as_bytes());
         let token = bearer_token(values).map_err(|e| state.refused(e))?;
-        state.authenticate(token).await.map(Authenticated)
+        let verified = state.authenticate(token).await?;
+        // The route's scopes, by the core's rule.
+        require_scopes(verified.scopes(), state.required_scopes(parts.uri.path()))
+            .map_err(AuthError::Forbidden)?;
+        Ok(Authenticated(verified))
     }
 }

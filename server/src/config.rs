@@ -33,6 +33,10 @@ pub const SERVER_SETTINGS: &[(&str, &str)] = &[
         "claims that /auth copies into X-Auth-Claim-{name} headers, comma-separated (default none)",
     ),
     (
+        "CRYPTR_GUARD_ROUTE_SCOPES",
+        "scopes a route requires, as PATH=SCOPE [SCOPE…], entries comma-separated, e.g. /api/v1/me=openid (default none); a token without them gets 403 insufficient_scope",
+    ),
+    (
         "CRYPTR_GUARD_BLOCKING_VERIFY",
         "verify signatures on tokio's blocking pool instead of inline, a boolean (default false)",
     ),
@@ -66,6 +70,7 @@ pub const FLAGS: &[(&str, &str)] = &[
     ("CRYPTR_GUARD_WORKERS", "--workers"),
     ("CRYPTR_GUARD_REQUEST_TIMEOUT", "--request-timeout"),
     ("CRYPTR_GUARD_FORWARD_CLAIMS", "--forward-claims"),
+    ("CRYPTR_GUARD_ROUTE_SCOPES", "--route-scopes"),
     ("CRYPTR_GUARD_BLOCKING_VERIFY", "--blocking-verify"),
     ("CRYPTR_GUARD_LOG_FORMAT", "--log-format"),
 ];
@@ -261,6 +266,30 @@ pub fn forward_claims(get: &impl Fn(&str) -> Option<String>) -> Result<Vec<Strin
         }
     }
     Ok(names)
+}
+
+/// `CRYPTR_GUARD_ROUTE_SCOPES`: `PATH=SCOPE [SCOPE…]` entries, comma-separated. The check itself
+/// is the core's (`http::require_scopes`).
+pub fn route_scopes(
+    get: &impl Fn(&str) -> Option<String>,
+) -> Result<Vec<(String, Vec<String>)>, SettingError> {
+    const PROBLEM: &str = "must be PATH=SCOPE [SCOPE…] entries, comma-separated, each path starting with / and naming at least one scope";
+    let mut routes: Vec<(String, Vec<String>)> = Vec::new();
+    for entry in get("CRYPTR_GUARD_ROUTE_SCOPES")
+        .map(|v| cryptr_guard_core::guard::parse_list(&v))
+        .unwrap_or_default()
+    {
+        let (path, scopes) = entry
+            .split_once('=')
+            .ok_or_else(|| error("CRYPTR_GUARD_ROUTE_SCOPES", PROBLEM))?;
+        let scopes: Vec<String> = scopes.split_whitespace().map(String::from).collect();
+        let path = path.trim();
+        if !path.starts_with('/') || scopes.is_empty() {
+            return Err(error("CRYPTR_GUARD_ROUTE_SCOPES", PROBLEM));
+        }
+        routes.push((path.to_string(), scopes));
+    }
+    Ok(routes)
 }
 
 /// `CRYPTR_GUARD_BLOCKING_VERIFY`.

@@ -5,38 +5,52 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use cryptr_guard_core::{HttpAnswer, Rejection};
 
-/// Why a request was refused: the core's [`Rejection`]. As a response: 401 with
-/// `WWW-Authenticate`, or 503 with `Retry-After`, and the JSON body
-/// `{"code", "description", "error"}`; never any part of the token.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct AuthError(pub Rejection);
+/// Why a request was refused: the core's [`Rejection`] (401 with `WWW-Authenticate`, or 503 with
+/// `Retry-After`), or a route's missing scope (the core's 403 `insufficient_scope` answer); always
+/// with the JSON body `{"code", "description", "error"}` and never any part of the token.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AuthError {
+    /// The guard refused the request.
+    Refused(Rejection),
+    /// The token lacks a scope the route requires.
+    Forbidden(HttpAnswer),
+}
 
 impl AuthError {
-    /// The fine SPEC §3 code (the body's `error`, the metrics' outcome).
+    /// The fine code (the body's `error`, the metrics' outcome).
     pub fn code(&self) -> &'static str {
-        self.0.code()
+        match self {
+            AuthError::Refused(rejection) => rejection.code(),
+            AuthError::Forbidden(answer) => answer.error,
+        }
     }
 
     /// The human description (static text).
     pub fn description(&self) -> &'static str {
-        self.0.description()
+        match self {
+            AuthError::Refused(rejection) => rejection.description(),
+            AuthError::Forbidden(answer) => answer.description,
+        }
     }
 
     /// The core's HTTP answer.
     pub fn answer(&self) -> HttpAnswer {
-        self.0.answer()
+        match self {
+            AuthError::Refused(rejection) => rejection.answer(),
+            AuthError::Forbidden(answer) => answer.clone(),
+        }
     }
 }
 
 impl From<Rejection> for AuthError {
     fn from(rejection: Rejection) -> Self {
-        AuthError(rejection)
+        AuthError::Refused(rejection)
     }
 }
 
 impl std::fmt::Display for AuthError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.fmt(f)
+        write!(f, "{}: {}", self.code(), self.description())
     }
 }
 

@@ -46,6 +46,7 @@ pub fn app(state: AppState) -> Router {
         .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION]);
     let api = Router::new()
         .route("/api/v1/courses", get(courses))
+        .route("/api/v1/me", get(me))
         .layer(cors);
     let timeout = state.request_timeout();
     Router::new()
@@ -74,6 +75,21 @@ pub async fn serve(
 
 async fn courses(_user: Authenticated) -> Response {
     ([(header::CONTENT_TYPE, "application/json")], COURSES).into_response()
+}
+
+/// Who the token says the caller is: the subject, the SPEC §7 derived values and the claims.
+async fn me(Authenticated(verified): Authenticated) -> Response {
+    let claims: serde_json::Value =
+        serde_json::from_str(verified.payload_str()).unwrap_or(serde_json::Value::Null);
+    let body = serde_json::json!({
+        "sub": verified.claims().sub,
+        "issuer": verified.issuer(),
+        "client_id": verified.client_id(),
+        "tenant": verified.tenant(),
+        "scopes": verified.scopes(),
+        "claims": claims,
+    });
+    ([(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
 }
 
 async fn healthz() -> &'static str {

@@ -147,6 +147,10 @@ struct ServeArgs {
     /// [CRYPTR_GUARD_FORWARD_CLAIMS].
     #[arg(long, allow_hyphen_values = true)]
     forward_claims: Option<String>,
+    /// Scopes a route requires: PATH=SCOPE [SCOPE…], entries comma-separated
+    /// [CRYPTR_GUARD_ROUTE_SCOPES].
+    #[arg(long, allow_hyphen_values = true)]
+    route_scopes: Option<String>,
     /// Verify signatures on tokio's blocking pool instead of inline [CRYPTR_GUARD_BLOCKING_VERIFY].
     #[arg(long)]
     blocking_verify: bool,
@@ -239,6 +243,7 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         ("CRYPTR_GUARD_WORKERS", &args.workers),
         ("CRYPTR_GUARD_REQUEST_TIMEOUT", &args.request_timeout),
         ("CRYPTR_GUARD_FORWARD_CLAIMS", &args.forward_claims),
+        ("CRYPTR_GUARD_ROUTE_SCOPES", &args.route_scopes),
     ];
     for (setting, value) in server_flags {
         if let Some(value) = value {

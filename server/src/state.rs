@@ -35,6 +35,8 @@ pub struct Settings {
     pub clock: Clock,
     /// Claims copied into `X-Auth-Claim-<name>` headers by the forward-auth endpoint.
     pub forward_claims: Vec<String>,
+    /// Scopes a route requires: (path, scopes).
+    pub route_scopes: Vec<(String, Vec<String>)>,
     /// Where RSA verification runs.
     pub verify_mode: VerifyMode,
     /// Requests taking longer are answered 503.
@@ -48,6 +50,7 @@ impl Settings {
             host,
             clock: Clock::System,
             forward_claims: Vec::new(),
+            route_scopes: Vec::new(),
             verify_mode: VerifyMode::Inline,
             request_timeout: config::DEFAULT_REQUEST_TIMEOUT,
         }
@@ -59,6 +62,7 @@ impl Settings {
         let host = HostConfig::from_settings(&get)?;
         Ok(Settings {
             forward_claims: config::forward_claims(&get)?,
+            route_scopes: config::route_scopes(&get)?,
             verify_mode: config::verify_mode(&get)?,
             request_timeout: config::request_timeout(&get)?,
             ..Settings::new(host)
@@ -103,6 +107,7 @@ struct Shared {
     clock: Clock,
     metrics: Metrics,
     forward_claims: Vec<String>,
+    route_scopes: Vec<(String, Vec<String>)>,
     verify_mode: VerifyMode,
     request_timeout: Duration,
 }
@@ -176,6 +181,7 @@ impl AppState {
                 fetcher,
                 clock: settings.clock,
                 forward_claims: settings.forward_claims,
+                route_scopes: settings.route_scopes,
                 verify_mode: settings.verify_mode,
                 request_timeout: settings.request_timeout,
             }),
@@ -277,7 +283,16 @@ impl AppState {
             .metrics
             .authentication(rejection.code(), Duration::ZERO);
         tracing::info!(error = rejection.code(), "request refused");
-        AuthError(rejection)
+        AuthError::from(rejection)
+    }
+
+    /// The scopes the route at `path` requires (none when it is not configured).
+    pub fn required_scopes(&self, path: &str) -> &[String] {
+        self.shared
+            .route_scopes
+            .iter()
+            .find(|(route, _)| route == path)
+            .map_or(&[], |(_, scopes)| scopes.as_slice())
     }
 
     /// Validates a bearer token through the guard. Counts the outcome and logs it (never the
@@ -310,7 +325,7 @@ impl AppState {
                 );
             }
         }
-        outcome.map_err(AuthError)
+        outcome.map_err(AuthError::Refused)
     }
 
     /// One step of the guard, under the lock.
