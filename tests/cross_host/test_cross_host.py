@@ -132,7 +132,7 @@ def hosts(base_url: str) -> Iterator[Dict[str, int]]:
     flask_port, server_port = free_port(), free_port()
     venv_bin = Path(sys.executable).parent
     flask = subprocess.Popen(
-        [str(venv_bin / "gunicorn"), "-q", "-w", "1", "-b", f"127.0.0.1:{flask_port}",
+        [str(venv_bin / "gunicorn"), "--log-level", "warning", "-w", "1", "-b", f"127.0.0.1:{flask_port}",
          "--chdir", str(Path(__file__).parent), "flask_app:app"],
         env=env,
     )
