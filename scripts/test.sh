@@ -54,6 +54,7 @@ step "cargo clippy -D warnings" cargo clippy --workspace --all-targets -- -D war
 step "cargo test" cargo test --workspace
 step "no_std build + bare-metal link" scripts/baremetal.sh
 step "core conformance runner" core_conformance
+step "aarch64 under qemu-user" run_if_present scripts/test-aarch64.sh
 step "C library" run_if_present scripts/test-ffi.sh
 step "Python module + Flask" run_if_present scripts/test-python.sh
 step "differential vs PyJWT and cryptography" run_if_present scripts/test-differential.sh
