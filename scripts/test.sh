@@ -64,6 +64,7 @@ step "cargo test" cargo test --workspace
 step "core feature serde (clippy, typed-claims tests)" core_serde
 step "no_std build + bare-metal link" scripts/baremetal.sh
 step "core conformance runner" core_conformance
+step "aarch64 under qemu-user" run_if_present scripts/test-aarch64.sh
 step "C library" run_if_present scripts/test-ffi.sh
 step "Python module + Flask" run_if_present scripts/test-python.sh
 step "differential vs PyJWT and cryptography" run_if_present scripts/test-differential.sh
