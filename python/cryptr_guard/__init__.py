@@ -13,12 +13,14 @@ HTTP client that fetches key sets for a guard (``JwksClient``), and a Flask inte
 
 from __future__ import annotations
 
+from ._aclient import AsyncJwksClient
 from ._client import FetchOutcome, JwksClient
 from ._errors import (
     ERRORS,
     AuthorizationHeaderMissing,
     CryptrGuardError,
     InvalidAudience,
+    InsufficientScope,
     InvalidClaim,
     InvalidHeader,
     InvalidIssuer,
@@ -37,13 +39,16 @@ from ._native import (
     ALIASES,
     SETTINGS,
     Guard,
+    FetchJob,
     HttpAnswer,
     KeySet,
+    Pending,
     TokenCache,
     Validator,
     Verified,
     __version__,
     http_answer,
+    require_scopes,
     rs256_verify,
 )
 
@@ -55,11 +60,15 @@ __all__ = [
     "TokenCache",
     "Guard",
     "HttpAnswer",
+    "Pending",
+    "FetchJob",
     "JwksClient",
+    "AsyncJwksClient",
     "FetchOutcome",
     "SETTINGS",
     "ALIASES",
     "http_answer",
+    "require_scopes",
     "rs256_verify",
     "ERRORS",
     "CryptrGuardError",
@@ -77,5 +86,6 @@ __all__ = [
     "JwksUnavailable",
     "AuthorizationHeaderMissing",
     "InvalidHeader",
+    "InsufficientScope",
     "SettingError",
 ]
