@@ -212,6 +212,9 @@ class CryptrAuthentication(BaseAuthentication):
     authenticated here (``None``), one with a refused token raises the core's answer."""
 
     def authenticate(self, request: "Request") -> Optional[Tuple[Any, Any]]:
+        verified = getattr(request._request, "auth", None)  # by CryptrGuardMiddleware
+        if isinstance(verified, Verified):
+            return CryptrUser(verified), verified
         header = request.META.get("HTTP_AUTHORIZATION")
         if header is None:
             return None
