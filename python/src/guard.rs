@@ -653,7 +653,7 @@ impl PyGuard {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::tests::python;
 
@@ -684,7 +684,7 @@ settings = {
 }
 ";
 
-    fn setup<'py>(py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+    pub(crate) fn setup<'py>(py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let globals = PyDict::new(py);
         globals.set_item("root", env!("CARGO_MANIFEST_DIR"))?;
         globals.set_item("A", A)?;
@@ -693,7 +693,10 @@ settings = {
         Ok(globals)
     }
 
-    fn guard<'py>(py: Python<'py>, globals: &Bound<'py, PyDict>) -> PyResult<Bound<'py, PyGuard>> {
+    pub(crate) fn guard<'py>(
+        py: Python<'py>,
+        globals: &Bound<'py, PyDict>,
+    ) -> PyResult<Bound<'py, PyGuard>> {
         let settings = globals
             .get_item("settings")?
             .ok_or_else(|| PyTypeError::new_err("settings"))?;
@@ -701,7 +704,10 @@ settings = {
         Bound::new(py, PyGuard::new(py, &settings, fetcher)?)
     }
 
-    fn case<'py>(globals: &Bound<'py, PyDict>, name: &str) -> PyResult<(Bound<'py, PyAny>, u64)> {
+    pub(crate) fn case<'py>(
+        globals: &Bound<'py, PyDict>,
+        name: &str,
+    ) -> PyResult<(Bound<'py, PyAny>, u64)> {
         let case = globals
             .get_item("cases")?
             .ok_or_else(|| PyTypeError::new_err("cases"))?
@@ -709,7 +715,7 @@ settings = {
         Ok((case.get_item("token")?, case.get_item("now")?.extract()?))
     }
 
-    fn calls(globals: &Bound<'_, PyDict>) -> PyResult<Vec<String>> {
+    pub(crate) fn calls(globals: &Bound<'_, PyDict>) -> PyResult<Vec<String>> {
         let calls = globals
             .get_item("calls")?
             .ok_or_else(|| PyTypeError::new_err("calls"))?;

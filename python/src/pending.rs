@@ -343,3 +343,58 @@ impl Drop for PyFetchJob {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use pyo3::types::PyDict;
+
+    use super::*;
+    use crate::guard::tests::{calls, case, guard, setup};
+    use crate::tests::python;
+
+    #[test]
+    fn a_paused_check_runs_the_hosts_fetch_and_resumes() {
+        python(|py| {
+            let globals = setup(py)?;
+            let guard = guard(py, &globals)?;
+            let (a, now) = case(&globals, "org-a")?;
+            let header = format!("Bearer {}", a.extract::<String>()?);
+            let kwargs = PyDict::new(py);
+            kwargs.set_item("now", now)?;
+            let begin = || guard.call_method("begin", (header.as_str(),), Some(&kwargs));
+            // No key set yet: paused on a fetch for the host; the fetcher is never called.
+            let first = begin()?;
+            let pending = first.cast::<PyPending>()?;
+            let job = pending.getattr("fetch")?;
+            assert_eq!(
+                job.getattr("url")?.extract::<String>()?,
+                "https://keys.example/a"
+            );
+            assert!(!job.getattr("background")?.extract::<bool>()?);
+            // A second request meanwhile waits for that fetch, without calling the fetcher.
+            let second = begin()?;
+            assert!(second.getattr("wait")?.extract::<Option<u64>>()?.is_some());
+            assert!(!second.call_method0("reported")?.extract::<bool>()?);
+            let answer = globals
+                .get_item("answer")?
+                .ok_or_else(|| PyTypeError::new_err("answer"))?
+                .call1(("https://keys.example/a",))?;
+            let label: String = job.call_method1("done", (answer,))?.extract()?;
+            assert_eq!(label, "ok");
+            assert!(job.call_method1("done", ("network",)).is_err(), "once only");
+            assert!(second.call_method0("reported")?.extract::<bool>()?);
+            for paused in [pending.as_any(), &second] {
+                let verified = paused.call_method0("resume")?;
+                assert_eq!(
+                    verified.getattr("tenant")?.extract::<String>()?,
+                    "shark-academy"
+                );
+                assert!(paused.call_method0("resume").is_err(), "once only");
+            }
+            // The key set is held: the next request is answered at once.
+            assert!(begin()?.cast::<PyVerified>().is_ok());
+            assert!(calls(&globals)?.is_empty());
+            Ok(())
+        });
+    }
+}
