@@ -24,6 +24,7 @@ build=(--release -m python/Cargo.toml -o dist --auditwheel check)
 if [ "${1:-}" = "--manylinux2014" ]; then
   .venv/bin/pip install -q --disable-pip-version-check "ziglang<0.14"
   build+=(--zig --compatibility manylinux2014)
+  export PATH="$root/.venv/bin:$PATH"   # maturin finds zig through `python -m ziglang`
 fi
 echo "== wheels: the abi3 wheel"
 .venv/bin/maturin build -q "${build[@]}"

@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
-scripts/build-wheels.sh
+scripts/build-wheels.sh "$@"   # --manylinux2014: the zig-linked wheel
 wheel=$(ls dist/cryptr_guard-*-abi3-*.whl)
 sdist=$(ls dist/cryptr_guard-*.tar.gz)
 echo "== wheel: $wheel (sdist $sdist)"
