@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
-# One behaviour everywhere: the same table of requests to the Flask integration under gunicorn and
-# to `cryptr-guard serve`, both configured with the same CRYPTR_* settings for two organizations of
-# a loopback issuer (tests/cross_host/). Needs the .venv that scripts/test-python.sh builds (the
-# cryptr_guard module installed in it); adds gunicorn there and builds the server. Idempotent.
+# The cross-host table (tests/cross_host): Flask under gunicorn, FastAPI under uvicorn, Django REST
+# framework under gunicorn and the Rust server (`cryptr-guard serve`), each a real server process
+# on 127.0.0.1 with the same CRYPTR_* settings, must answer every row as the core does. Uses the
+# .venv that scripts/test-python.sh builds (run it first); installs the servers it lacks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
-if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c "import cryptr_guard" 2>/dev/null; then
-  echo "test-cross-host: the .venv with cryptr_guard is missing: run scripts/test-python.sh first" >&2
-  exit 1
+if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c "import cryptr_guard._native" 2>/dev/null; then
+  scripts/test-python.sh
 fi
-.venv/bin/pip install -q --disable-pip-version-check "gunicorn>=22" "cryptography>=42"
-cargo build -q --release -p cryptr-guard-server
-export CRYPTR_GUARD_BIN="${CARGO_TARGET_DIR:-$root/target}/release/cryptr-guard"
-cd tests/cross_host
-"$root/.venv/bin/python" -m pytest -q test_cross_host.py
+.venv/bin/pip install -q --disable-pip-version-check \
+  "gunicorn>=21" "uvicorn>=0.20" "fastapi>=0.100" "django>=4.2" "djangorestframework>=3.14" \
+  "flask>=3,<4" "pyjwt>=2.8" "cryptography>=42" "pytest>=8"
+echo "== cross-host: build the server (cryptr-guard)"
+cargo build -q -p cryptr-guard-server --bin cryptr-guard
+export CRYPTR_GUARD_BIN="${CARGO_TARGET_DIR:-$root/target}/debug/cryptr-guard"
+echo "== cross-host: the table (flask/gunicorn, fastapi/uvicorn, django/gunicorn, server)"
+.venv/bin/python -m pytest -q -p no:cacheprovider -W error tests/cross_host

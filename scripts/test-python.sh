@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Tests of the Python part (python/): builds cryptr_guard._native into the repository's .venv,
-# runs clippy and the Rust tests of the binding crate (in an embedded interpreter), pytest (module
-# + Flask integration against a real local JWKS issuer), mypy's stubtest and strict type check,
+# runs clippy and the Rust tests of the binding crate (in an embedded interpreter), pytest (module,
+# Flask, FastAPI/Starlette (a real uvicorn for the event-loop test) and Django/DRF integrations
+# against a real local JWKS issuer), mypy's stubtest and strict type check,
 # and the Python conformance runner over every vector compared with the expectations.
 # Idempotent; installs what it needs.
 set -euo pipefail
@@ -21,7 +22,9 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/pip install -q --disable-pip-version-check \
   "maturin>=1.9.4,<2" "pytest>=8" "flask>=3,<4" "flask-cors>=4" "python-dotenv>=1" \
-  "cryptography>=42" "pyjwt>=2.8" "mypy>=1.10"
+  "cryptography>=42" "pyjwt>=2.8" "mypy>=1.10" \
+  "fastapi>=0.100" "uvicorn>=0.20" "httpx>=0.27" "django>=4.2" "djangorestframework>=3.14" \
+  "django-stubs>=5" "djangorestframework-stubs>=3.14"
 
 echo "== python: build (maturin develop --release)"
 .venv/bin/maturin develop --release -q -m python/Cargo.toml

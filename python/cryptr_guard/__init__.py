@@ -3,8 +3,10 @@
 The validation logic lives in the Rust core (``cryptr_guard._native``): the validator, the key
 sets, and the ``Guard`` that serves several issuers from ``CRYPTR_*`` settings, deciding when to
 fetch their key sets and how a refusal answers over HTTP. This package adds the exceptions, the
-HTTP client that fetches key sets for a guard (``JwksClient``), and a Flask integration
-(``cryptr_guard.flask``, with the ``flask`` extra).
+HTTP clients that fetch key sets for a guard (``JwksClient``; ``AsyncJwksClient`` on an event
+loop), and the framework integrations, all over one host layer: ``cryptr_guard.flask`` (the
+``flask`` extra), ``cryptr_guard.fastapi`` and ``cryptr_guard.starlette`` (``fastapi``),
+``cryptr_guard.django`` (``django``: Django REST framework and plain views).
 
 >>> from cryptr_guard import KeySet, Validator
 >>> keys = KeySet.from_jwks(b'{"keys": []}')
@@ -13,12 +15,14 @@ HTTP client that fetches key sets for a guard (``JwksClient``), and a Flask inte
 
 from __future__ import annotations
 
+from ._aclient import AsyncJwksClient
 from ._client import FetchOutcome, JwksClient
 from ._errors import (
     ERRORS,
     AuthorizationHeaderMissing,
     CryptrGuardError,
     InvalidAudience,
+    InsufficientScope,
     InvalidClaim,
     InvalidHeader,
     InvalidIssuer,
@@ -37,13 +41,16 @@ from ._native import (
     ALIASES,
     SETTINGS,
     Guard,
+    FetchJob,
     HttpAnswer,
     KeySet,
+    Pending,
     TokenCache,
     Validator,
     Verified,
     __version__,
     http_answer,
+    require_scopes,
     rs256_verify,
 )
 
@@ -55,11 +62,15 @@ __all__ = [
     "TokenCache",
     "Guard",
     "HttpAnswer",
+    "Pending",
+    "FetchJob",
     "JwksClient",
+    "AsyncJwksClient",
     "FetchOutcome",
     "SETTINGS",
     "ALIASES",
     "http_answer",
+    "require_scopes",
     "rs256_verify",
     "ERRORS",
     "CryptrGuardError",
@@ -77,5 +88,6 @@ __all__ = [
     "JwksUnavailable",
     "AuthorizationHeaderMissing",
     "InvalidHeader",
+    "InsufficientScope",
     "SettingError",
 ]

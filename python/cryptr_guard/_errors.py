@@ -30,6 +30,7 @@ __all__ = [
     "JwksUnavailable",
     "AuthorizationHeaderMissing",
     "InvalidHeader",
+    "InsufficientScope",
     "SettingError",
     "ERRORS",
     "error_for",
@@ -164,6 +165,15 @@ class InvalidHeader(CryptrGuardError):
 
     code = "invalid_header"
     default_description = "Wrong Bearer Authorization header syntax"
+
+
+class InsufficientScope(CryptrGuardError):
+    """The request's token is valid but lacks a scope the route requires: 403, raised by
+    ``require_scopes`` with the core's answer (RFC 6750 §3.1 ``insufficient_scope``, the
+    challenge naming the required scopes). Not a SPEC §3 token code, so not in ``ERRORS``."""
+
+    code = "insufficient_scope"
+    default_description = "the token lacks a required scope"
 
 
 class SettingError(ValueError):

@@ -41,15 +41,14 @@ The state of an app (its ``cryptr_guard.Guard``: settings, key sets, caches) liv
 from __future__ import annotations
 
 import functools
-import json
-import re
 from inspect import iscoroutinefunction
 from typing import Any, Callable, Optional, TypeVar, Union, cast
 
 from flask import Flask, Response, current_app, g, request
 
 from ._errors import CryptrGuardError
-from ._native import Guard, Verified, http_answer
+from ._host import gather_settings, require_scopes, response_parts
+from ._native import Guard, Verified
 
 __all__ = ["CryptrGuard", "requires_auth", "requires_scope", "current_guard", "error_response", "EXTENSION"]
 
@@ -57,10 +56,6 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 #: The key of an app's ``Guard`` in ``app.extensions``.
 EXTENSION = "cryptr_guard"
-
-# RFC 6750 §3: a scope value is limited to %x21 / %x23-5B / %x5D-7E.
-_NOT_IN_SCOPE = re.compile(r"[^\x20\x21\x23-\x5b\x5d-\x7e]")
-
 
 # The objects behind Flask's context proxies, through the proxies' public accessor: bound once
 # here, so that a request reads each with one call instead of a proxy hop per attribute.
@@ -83,9 +78,9 @@ def current_guard(app: Optional[Flask] = None) -> Guard:
 
 def error_response(error: CryptrGuardError, app: Optional[Flask] = None) -> Response:
     """The HTTP answer to ``error``, as the core gives it (SPEC §3 "HTTP mapping")."""
-    answer = error.answer if error.answer is not None else http_answer(error.code)
+    status, headers, body = response_parts(error)
     response_class = (_app() if app is None else app).response_class
-    return response_class(answer.body, status=answer.status, headers=answer.headers)
+    return response_class(body, status=status, headers=headers)
 
 
 def _call_view(app: Flask, view: Callable[..., Any], is_async: bool, args: Any, kwargs: Any) -> Any:
@@ -122,7 +117,7 @@ class CryptrGuard:
     def init_app(self, app: Flask) -> None:
         """Reads and checks ``app``'s ``CRYPTR_*`` settings (``SettingError`` naming the key) and
         gives ``app`` its own ``Guard``."""
-        app.extensions[EXTENSION] = Guard(app.config, fetcher=self.fetcher)
+        app.extensions[EXTENSION] = Guard(gather_settings(app.config), fetcher=self.fetcher)
 
     def validate(self, token: Union[str, bytes]) -> Any:
         """The claims of ``token`` for the current app, or the ``CryptrGuardError`` of its refusal."""
@@ -164,22 +159,10 @@ def requires_auth(view: F) -> F:
     return cast(F, decorated)
 
 
-def _insufficient_scope(app: Flask, required: "tuple[str, ...]") -> Response:
-    description = "the token lacks a required scope"
-    body = json.dumps(
-        {"code": "insufficient_scope", "description": description, "error": "insufficient_scope"},
-        separators=(",", ":"),
-    )
-    scope = _NOT_IN_SCOPE.sub("'", " ".join(required))
-    challenge = f'Bearer error="insufficient_scope", error_description="{description}", scope="{scope}"'
-    return app.response_class(
-        body, status=403, headers=[("Content-Type", "application/json"), ("WWW-Authenticate", challenge)]
-    )
-
-
 def requires_scope(*scopes: str) -> Callable[[F], F]:
     """Decorator factory: the request must carry a valid token whose ``scopes`` (v1 ``scp`` or v3
-    ``scope``) hold every one of ``scopes`` (403 ``insufficient_scope`` otherwise).
+    ``scope``) hold every one of ``scopes``, by the core's rule (403 ``insufficient_scope``
+    otherwise, the challenge naming the required scopes).
     Authenticates the request itself when ``requires_auth`` has not run before it."""
     required = tuple(scopes)
 
@@ -195,9 +178,10 @@ def requires_scope(*scopes: str) -> Callable[[F], F]:
                     token = _authenticate(app)
                 except CryptrGuardError as error:
                     return error_response(error, app)
-            held = token.scopes
-            if any(scope not in held for scope in required):
-                return _insufficient_scope(app, required)
+            try:
+                require_scopes(token, required)
+            except CryptrGuardError as error:
+                return error_response(error, app)
             return _call_view(app, view, is_async, args, kwargs)
 
         return cast(F, decorated)

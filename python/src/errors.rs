@@ -13,7 +13,10 @@ use cryptr_guard_core::{ConfigError, Error, HttpAnswer, Rejection};
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::PyList;
+use pyo3::types::{PyDict, PyList};
+
+use crate::convert::strings_arg;
+use crate::validator::PyVerified;
 
 static ERRORS_MODULE: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
 
@@ -33,7 +36,7 @@ pub(crate) struct PyHttpAnswer {
 
 #[pymethods]
 impl PyHttpAnswer {
-    /// 401 or 503.
+    /// 401 or 503 (403 for `require_scopes`).
     #[getter]
     fn status(&self) -> u16 {
         self.inner.status
@@ -113,6 +116,38 @@ pub(crate) fn http_answer(code: &str) -> PyResult<PyHttpAnswer> {
     Ok(PyHttpAnswer {
         inner: rejection.answer(),
     })
+}
+
+/// The scope check of a protected route, the core's rule (RFC 6750 §3.1): `None` when `held`
+/// (a `Verified` token, or its scopes) holds every scope of `required` (a `str` is one scope),
+/// else `InsufficientScope` raised with the 403 answer naming the required scopes.
+#[pyfunction]
+pub(crate) fn require_scopes(
+    py: Python<'_>,
+    held: &Bound<'_, PyAny>,
+    required: &Bound<'_, PyAny>,
+) -> PyResult<()> {
+    let required = strings_arg(required, "required")?;
+    let outcome = if let Ok(token) = held.cast::<PyVerified>() {
+        cryptr_guard_core::http::require_scopes(token.get().inner.scopes(), &required)
+    } else {
+        let held = strings_arg(held, "held")?;
+        cryptr_guard_core::http::require_scopes(&held, &required)
+    };
+    let Err(answer) = outcome else {
+        return Ok(());
+    };
+    let build = || -> PyResult<PyErr> {
+        let description = answer.description;
+        let answer = Bound::new(py, PyHttpAnswer { inner: answer })?;
+        let kwargs = PyDict::new(py);
+        kwargs.set_item("answer", answer)?;
+        let exc = errors_module(py)?
+            .getattr("InsufficientScope")?
+            .call((description,), Some(&kwargs))?;
+        Ok(PyErr::from_value(exc))
+    };
+    Err(build().unwrap_or_else(|e| e))
 }
 
 /// `_errors.error_for(code, description, retry_after, answer)`; if even that fails (the package

@@ -24,22 +24,23 @@ use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
 use crate::convert::{ClaimsMemo, bytes_obj, now_or_clock, settings_from};
 use crate::errors::{core_setting_error, no_panic, rejection};
 use crate::lock;
+use crate::pending::PyFetchJob;
 use crate::validator::{PyValidator, PyVerified};
 
 /// Steps a check may take. The core promises that a check ends (at most two blocking fetches or
 /// waits and two verifications); this bound only keeps a bug from becoming an endless loop.
-const MAX_STEPS: usize = 16;
+pub(crate) const MAX_STEPS: usize = 16;
 
 /// The core's guard and a count of the fetches reported to it (what a waiting request waits for).
 #[derive(Debug)]
-struct State {
-    guard: Guard,
-    reports: u64,
+pub(crate) struct State {
+    pub(crate) guard: Guard,
+    pub(crate) reports: u64,
 }
 
 /// What the request threads and the fetch threads share.
 #[derive(Debug)]
-struct Shared {
+pub(crate) struct Shared {
     state: Mutex<State>,
     reported: Condvar,
 }
@@ -49,7 +50,7 @@ impl Shared {
     /// (the common case, without the cost of releasing the GIL); when another thread holds it,
     /// the GIL is released while waiting for it, so that this thread never blocks the
     /// interpreter.
-    fn with_state<R: Send>(
+    pub(crate) fn with_state<R: Send>(
         &self,
         py: Python<'_>,
         f: impl FnOnce(&mut State) -> R + Send,
@@ -62,7 +63,7 @@ impl Shared {
     }
 
     /// Reports a fetch to the guard and wakes the requests waiting for one.
-    fn report(&self, fetch: Fetch, result: FetchResult<'_>, now: u64) -> FetchReport {
+    pub(crate) fn report(&self, fetch: Fetch, result: FetchResult<'_>, now: u64) -> FetchReport {
         let report = {
             let mut state = lock(&self.state);
             let report = state.guard.fetch_done(fetch, result, now);
@@ -93,7 +94,7 @@ impl Shared {
 
 /// What the fetcher answered, owned (so that the report runs without the GIL).
 #[derive(Debug, PartialEq, Eq)]
-enum Fetched {
+pub(crate) enum Fetched {
     Response {
         status: u16,
         cache_control: Option<String>,
@@ -105,7 +106,7 @@ enum Fetched {
 }
 
 impl Fetched {
-    fn result(&self) -> FetchResult<'_> {
+    pub(crate) fn result(&self) -> FetchResult<'_> {
         match self {
             Fetched::Response {
                 status,
@@ -124,7 +125,7 @@ impl Fetched {
 
     /// A fetcher's answer: `(status, cache_control or None, body bytes)`, or one of the strings
     /// `"timeout"`, `"too_large"`, `"network"`; anything else is `None`.
-    fn from_python(value: &Bound<'_, PyAny>) -> Option<Fetched> {
+    pub(crate) fn from_python(value: &Bound<'_, PyAny>) -> Option<Fetched> {
         if let Ok(text) = value.cast::<PyString>() {
             return match &*text.to_cow().ok()? {
                 "timeout" => Some(Fetched::Timeout),
@@ -166,9 +167,9 @@ fn log(py: Python<'_>, level: u8, message: &str) {
 
 /// Where a fetch goes and for which issuer, for the logs.
 #[derive(Clone, Debug)]
-struct Source {
-    issuer: String,
-    jwks_url: String,
+pub(crate) struct Source {
+    pub(crate) issuer: String,
+    pub(crate) jwks_url: String,
 }
 
 /// Runs `fetch` through the Python `fetcher` and reports it to the guard, whatever happens: a
@@ -184,9 +185,33 @@ fn fetch_and_report(
     now: Option<u64>,
 ) -> PyResult<FetchReport> {
     let called = fetcher.call1(py, (fetch.url(), fetch.timeout(), fetch.max_bytes()));
-    let (fetched, interrupt) = match called {
-        Ok(value) => match Fetched::from_python(value.bind(py)) {
-            Some(fetched) => (fetched, None),
+    let (answer, interrupt) = match called {
+        Ok(value) => (Ok(value.into_bound(py)), None),
+        Err(error) => {
+            let interrupt = (!error.is_instance_of::<PyException>(py)).then(|| error.clone_ref(py));
+            (Err(error), interrupt)
+        }
+    };
+    let report = report_answer(py, shared, source, fetch, answer, now)?;
+    match interrupt {
+        Some(error) => Err(error),
+        None => Ok(report),
+    }
+}
+
+/// Reports what a fetcher answered for `fetch` (its value, or the exception it raised) to the
+/// guard and logs it: an exception, or an answer outside the protocol, is a network failure.
+pub(crate) fn report_answer(
+    py: Python<'_>,
+    shared: &Shared,
+    source: &Source,
+    fetch: Fetch,
+    answer: Result<Bound<'_, PyAny>, PyErr>,
+    now: Option<u64>,
+) -> PyResult<FetchReport> {
+    let fetched = match answer {
+        Ok(value) => match Fetched::from_python(&value) {
+            Some(fetched) => fetched,
             None => {
                 log(
                     py,
@@ -196,7 +221,7 @@ fn fetch_and_report(
                         source.jwks_url
                     ),
                 );
-                (Fetched::Network, None)
+                Fetched::Network
             }
         },
         Err(error) => {
@@ -205,8 +230,7 @@ fn fetch_and_report(
                 WARNING,
                 &format!("the JWKS fetcher raised for {}: {error}", source.jwks_url),
             );
-            let interrupt = (!error.is_instance_of::<PyException>(py)).then_some(error);
-            (Fetched::Network, interrupt)
+            Fetched::Network
         }
     };
     let at = now_or_clock(now);
@@ -221,10 +245,7 @@ fn fetch_and_report(
         level,
         &format!("{} ({}): {report}", source.issuer, source.jwks_url),
     );
-    match interrupt {
-        Some(error) => Err(error),
-        None => Ok(report),
-    }
+    Ok(report)
 }
 
 /// A fetch to run in a thread of its own: `__call__` runs it once and keeps its report.
@@ -288,11 +309,11 @@ fn start<'py>(
 #[pyclass(frozen, name = "Guard", module = "cryptr_guard._native")]
 #[derive(Debug)]
 pub(crate) struct PyGuard {
-    shared: Arc<Shared>,
+    pub(crate) shared: Arc<Shared>,
     fetcher: Py<PyAny>,
     validator: Arc<Validator>,
     sources: Vec<Source>,
-    claims: ClaimsMemo,
+    pub(crate) claims: ClaimsMemo,
 }
 
 #[pymethods]
@@ -411,6 +432,45 @@ impl PyGuard {
     ) -> PyResult<PyVerified> {
         let token = bytes_obj(token, "token")?;
         self.verified(py, token.as_bytes(), now)
+    }
+
+    /// `authenticate` for a host on an event loop: the verified token, or the refusal raised, as
+    /// `authenticate` answers, when the check needs no I/O; else a `Pending`, the request paused
+    /// on a JWKS fetch for the host's own (asynchronous) HTTP client to run, or on a wait for
+    /// another request's fetch. The fetcher is never called.
+    #[pyo3(signature = (authorization, *, now = None))]
+    fn begin(
+        slf: &Bound<'_, Self>,
+        authorization: Option<&Bound<'_, PyAny>>,
+        now: Option<u64>,
+    ) -> PyResult<Py<PyAny>> {
+        let token = PyGuard::bearer(slf.py(), authorization)?;
+        crate::pending::run(slf, Check::new(token), 0, now)
+    }
+
+    /// Like `begin`, for a bare token (`str` or `bytes`).
+    #[pyo3(signature = (token, *, now = None))]
+    fn begin_token(
+        slf: &Bound<'_, Self>,
+        token: &Bound<'_, PyAny>,
+        now: Option<u64>,
+    ) -> PyResult<Py<PyAny>> {
+        let token = PyGuard::token_arg(token)?;
+        crate::pending::run(slf, Check::new(token), 0, now)
+    }
+
+    /// The fetches the core wants now without a request (as `fetch_due`), as `FetchJob`s for
+    /// the host's own HTTP client: an async host's start-up warm-up or periodic retry.
+    #[pyo3(signature = (*, now = None))]
+    fn due_fetches(&self, py: Python<'_>, now: Option<u64>) -> PyResult<Vec<PyFetchJob>> {
+        let at = now_or_clock(now);
+        let due = self
+            .shared
+            .with_state(py, |state| state.guard.due_fetches(at))?;
+        Ok(due
+            .into_iter()
+            .map(|fetch| PyFetchJob::new(self, fetch, now))
+            .collect())
     }
 
     /// Runs the fetches the core wants now without a request (at start-up, so that the first
@@ -550,7 +610,7 @@ impl PyGuard {
         }
     }
 
-    fn source(&self, issuer: usize) -> Source {
+    pub(crate) fn source(&self, issuer: usize) -> Source {
         self.sources.get(issuer).cloned().unwrap_or_else(|| Source {
             issuer: String::new(),
             jwks_url: String::new(),
@@ -593,7 +653,7 @@ impl PyGuard {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::tests::python;
 
@@ -624,7 +684,7 @@ settings = {
 }
 ";
 
-    fn setup<'py>(py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+    pub(crate) fn setup<'py>(py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let globals = PyDict::new(py);
         globals.set_item("root", env!("CARGO_MANIFEST_DIR"))?;
         globals.set_item("A", A)?;
@@ -633,7 +693,10 @@ settings = {
         Ok(globals)
     }
 
-    fn guard<'py>(py: Python<'py>, globals: &Bound<'py, PyDict>) -> PyResult<Bound<'py, PyGuard>> {
+    pub(crate) fn guard<'py>(
+        py: Python<'py>,
+        globals: &Bound<'py, PyDict>,
+    ) -> PyResult<Bound<'py, PyGuard>> {
         let settings = globals
             .get_item("settings")?
             .ok_or_else(|| PyTypeError::new_err("settings"))?;
@@ -641,7 +704,10 @@ settings = {
         Bound::new(py, PyGuard::new(py, &settings, fetcher)?)
     }
 
-    fn case<'py>(globals: &Bound<'py, PyDict>, name: &str) -> PyResult<(Bound<'py, PyAny>, u64)> {
+    pub(crate) fn case<'py>(
+        globals: &Bound<'py, PyDict>,
+        name: &str,
+    ) -> PyResult<(Bound<'py, PyAny>, u64)> {
         let case = globals
             .get_item("cases")?
             .ok_or_else(|| PyTypeError::new_err("cases"))?
@@ -649,7 +715,7 @@ settings = {
         Ok((case.get_item("token")?, case.get_item("now")?.extract()?))
     }
 
-    fn calls(globals: &Bound<'_, PyDict>) -> PyResult<Vec<String>> {
+    pub(crate) fn calls(globals: &Bound<'_, PyDict>) -> PyResult<Vec<String>> {
         let calls = globals
             .get_item("calls")?
             .ok_or_else(|| PyTypeError::new_err("calls"))?;

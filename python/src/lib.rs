@@ -19,6 +19,7 @@ mod convert;
 mod errors;
 mod guard;
 mod keyset;
+mod pending;
 mod validator;
 
 /// The module's version (the crate's, which is also the Python distribution's).
@@ -58,9 +59,12 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<validator::PyVerified>()?;
     m.add_class::<validator::PyTokenCache>()?;
     m.add_class::<guard::PyGuard>()?;
+    m.add_class::<pending::PyPending>()?;
+    m.add_class::<pending::PyFetchJob>()?;
     m.add_class::<errors::PyHttpAnswer>()?;
     m.add_function(wrap_pyfunction!(keyset::rs256_verify, m)?)?;
     m.add_function(wrap_pyfunction!(errors::http_answer, m)?)?;
+    m.add_function(wrap_pyfunction!(errors::require_scopes, m)?)?;
     Ok(())
 }
 

@@ -186,3 +186,25 @@ def test_claims_are_fresh_dicts_on_every_hit(fetcher: Fetcher, k1: Key) -> None:
         assert verified.claims is verified.claims
         verified.claims["nested"]["list"].clear()
     assert guard.issuers()[0]["token_cache_hits"] == 3
+
+
+def test_require_scopes_is_the_cores_rule() -> None:
+    from cryptr_guard import CryptrGuardError, ERRORS, InsufficientScope, require_scopes
+
+    require_scopes(["openid", "admin"], ["admin"])
+    require_scopes(["openid"], [])
+    with pytest.raises(InsufficientScope) as info:
+        require_scopes(["openid"], ["admin", "read:courses"])
+    error = info.value
+    assert isinstance(error, CryptrGuardError) and error.code == "insufficient_scope"
+    assert "insufficient_scope" not in ERRORS  # not a SPEC §3 token code
+    answer = error.answer
+    assert answer is not None
+    assert (answer.status, answer.code, answer.error) == (403, "insufficient_scope", "insufficient_scope")
+    assert answer.www_authenticate == (
+        'Bearer error="insufficient_scope", error_description="the token lacks a required scope", '
+        'scope="admin read:courses"'
+    )
+    assert ("WWW-Authenticate", answer.www_authenticate) in answer.headers
+    with pytest.raises(InsufficientScope):
+        require_scopes("admin", "openid")  # a str is one scope

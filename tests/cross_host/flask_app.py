@@ -1,8 +1,8 @@
-"""The Flask host of the cross-host table: the same settings as the server, from the environment."""
+"""The cross-host table's Flask app (gunicorn flask_app:app): settings from the environment."""
 
 import os
 
-from flask import Flask, jsonify
+from flask import Flask, g, jsonify
 
 from cryptr_guard.flask import CryptrGuard, requires_auth, requires_scope
 
@@ -13,11 +13,16 @@ CryptrGuard(app)
 
 @app.route("/api/v1/courses")
 @requires_auth
-def courses():  # type: ignore[no-untyped-def]
-    return jsonify([])
+def courses():
+    return jsonify(sub=g.current_user.get("sub"), tenant=g.cryptr_token.tenant)
 
 
 @app.route("/api/v1/me")
 @requires_scope("admin")
-def me():  # type: ignore[no-untyped-def]
-    return jsonify([])
+def admin():
+    return jsonify(sub=g.current_user.get("sub"))
+
+
+@app.route("/api/v1/public")
+def public():
+    return jsonify(ok=True)
