@@ -48,50 +48,71 @@ impl Portable {
         Portable { rr, n0 }
     }
 
-    /// `x = s^e mod n` for `s < n` (all `L` limbs, `n` the modulus these constants are for), by
-    /// left-to-right square-and-multiply whose last product, with the plain `s`, leaves
-    /// Montgomery form.
+    /// `x = s^e mod n` for `s < n` (all `L` limbs, `n` the modulus these constants are for).
     pub(crate) fn pow(&self, s: &[Limb], e: u32, n: &[Limb], x: &mut [Limb]) {
         let n0 = self.n0;
-        let l = n.len();
-        if e == 1 {
-            x.copy_from_slice(s);
-            return;
-        }
-        // Work space: the other half of each step's (input, output) pair, and s * R when the
-        // exponent needs it.
-        let mut y = [0 as Limb; MAX_LIMBS];
-        let mut base = [0 as Limb; MAX_LIMBS];
-        let (Some(y), Some(base)) = (y.get_mut(..l), base.get_mut(..l)) else {
-            return;
-        };
-        // x = s * R mod n (Montgomery form).
-        mont_mul(x, s, &self.rr, n, n0);
-        let top = 31 - e.leading_zeros();
-        // Multiplying by s for a set bit other than bit 0 needs s * R, kept apart; only
-        // exponents with such bits (not 65537, not 3) need it.
-        if e & !(1 << top) & !1 != 0 {
-            base.copy_from_slice(x);
-        }
-        for bit in (0..top).rev() {
-            square(y, x, n, n0);
-            if (e >> bit) & 1 == 1 {
-                if bit == 0 {
-                    // The plain s: (s^(e-1) * R) * s / R = s^e, out of Montgomery form.
-                    mont_mul(x, y, s, n, n0);
-                    return;
-                }
-                mont_mul(x, y, base, n, n0);
-            } else {
-                x.copy_from_slice(y);
-            }
-        }
-        // Even exponent: leave Montgomery form by multiplying with a plain 1.
-        base.fill(0);
-        base[0] = 1;
-        y.copy_from_slice(x);
-        mont_mul(x, y, base, n, n0);
+        pow_with(
+            s,
+            e,
+            &self.rr,
+            x,
+            |out, a, b| mont_mul(out, a, b, n, n0),
+            |out, a| square(out, a, n, n0),
+        );
     }
+}
+
+/// `x = s^e mod n` for `s < n` (all `L` limbs) by left-to-right square-and-multiply whose last
+/// product, with the plain `s`, leaves Montgomery form; `rr = R^2 mod n`, and `mul(out, a, b)`
+/// and `sqr(out, a)` are a backend's Montgomery product and squaring (`a b / R mod n`, fully
+/// reduced). Shared by the backends on 64-bit (or machine-word) limbs.
+#[inline(always)]
+pub(crate) fn pow_with(
+    s: &[Limb],
+    e: u32,
+    rr: &[Limb],
+    x: &mut [Limb],
+    mul: impl Fn(&mut [Limb], &[Limb], &[Limb]),
+    sqr: impl Fn(&mut [Limb], &[Limb]),
+) {
+    let l = x.len();
+    if e == 1 {
+        x.copy_from_slice(s);
+        return;
+    }
+    // Work space: the other half of each step's (input, output) pair, and s * R when the
+    // exponent needs it.
+    let mut y = [0 as Limb; MAX_LIMBS];
+    let mut base = [0 as Limb; MAX_LIMBS];
+    let (Some(y), Some(base)) = (y.get_mut(..l), base.get_mut(..l)) else {
+        return;
+    };
+    // x = s * R mod n (Montgomery form).
+    mul(x, s, rr);
+    let top = 31 - e.leading_zeros();
+    // Multiplying by s for a set bit other than bit 0 needs s * R, kept apart; only
+    // exponents with such bits (not 65537, not 3) need it.
+    if e & !(1 << top) & !1 != 0 {
+        base.copy_from_slice(x);
+    }
+    for bit in (0..top).rev() {
+        sqr(y, x);
+        if (e >> bit) & 1 == 1 {
+            if bit == 0 {
+                // The plain s: (s^(e-1) * R) * s / R = s^e, out of Montgomery form.
+                mul(x, y, s);
+                return;
+            }
+            mul(x, y, base);
+        } else {
+            x.copy_from_slice(y);
+        }
+    }
+    // Even exponent: leave Montgomery form by multiplying with a plain 1.
+    base.fill(0);
+    base[0] = 1;
+    y.copy_from_slice(x);
+    mul(x, y, base);
 }
 
 /// `y = x^2 / R mod n` by the fastest kernel for the size.
@@ -343,7 +364,7 @@ pub(crate) fn sub_assign<W: Word>(a: &mut [W], b: &[W]) -> W {
 /// After a Montgomery product: `out` holds the low `L` words of a value `< 2n` whose word `L` is
 /// `carry` (0 or 1); reduce it below `n`.
 #[inline(always)]
-fn final_sub<W: Word>(out: &mut [W], carry: W, n: &[W]) {
+pub(crate) fn final_sub<W: Word>(out: &mut [W], carry: W, n: &[W]) {
     if !carry.is_zero() || cmp(out, n) != Ordering::Less {
         sub_assign(out, n);
     }
