@@ -82,7 +82,7 @@ impl Backend {
         match kernel {
             Kernel::Portable => Some(Backend::Portable(portable.clone())),
             #[cfg(all(feature = "adx", target_arch = "x86_64"))]
-            Kernel::Bmi2Adx => adx::Adx::new(portable).map(Backend::Adx),
+            Kernel::Bmi2Adx => adx::Adx::new(n, bits, portable).map(Backend::Adx),
             #[cfg(all(feature = "ifma", target_arch = "x86_64"))]
             Kernel::Avx512Ifma => {
                 ifma::Ifma::new(n, portable.n0, &portable.rr, bits).map(Backend::Ifma)
@@ -121,7 +121,7 @@ impl Backend {
         match self {
             Backend::Portable(portable) => portable.pow(s, e, n, x),
             #[cfg(all(feature = "adx", target_arch = "x86_64"))]
-            Backend::Adx(adx) => adx.pow(s, e, n, x),
+            Backend::Adx(adx) => adx.pow(s, e, x),
             #[cfg(all(feature = "ifma", target_arch = "x86_64"))]
             Backend::Ifma(ifma) => ifma.pow(s, e, n, x),
         }
