@@ -16,8 +16,9 @@
 //! operand ([`pass_mul`], [`pass_redc`], the shape of OpenSSL's `mulx4x`/`sqrx8x` code): eight
 //! words of the accumulator stay in registers while the eight multipliers go by, so a product
 //! costs a `mulx`, an `adcx` and an `adox`, and the accumulator is read and written once per
-//! chunk instead of once per product. The 8×8 triangles of a squaring's diagonal go row by row
-//! ([`mac_row`]).
+//! chunk instead of once per product. A squaring's 8×8 triangles on the diagonal are straight
+//! rows ([`triangle`]), and its doubling adds the squares on the second chain as it doubles on
+//! the first ([`double_add_squares`]).
 //!
 //! The detection is [`cpufeatures`] (CPUID): [`Adx::new`] builds an [`Adx`] only when the CPU has
 //! `bmi2` and `adx`, and the kernels can only be reached through one, which is what makes
@@ -114,89 +115,6 @@ impl Adx {
 /// `s.len()` when it fits in `l8` words.
 fn s8_low(s: &[u64], l8: usize) -> Option<usize> {
     (s.len() <= l8).then_some(s.len())
-}
-
-/// `t[..k] += a[..k] * x` with `k = min(len(t), len(a))`; returns the carry word, the value that
-/// belongs at `t[k]` (it cannot overflow: `t + a x < 2^(64 (k + 1))`).
-#[inline(always)]
-fn mac_row(_cpu: Cpu, t: &mut [u64], a: &[u64], x: u64) -> u64 {
-    let k = t.len().min(a.len());
-    let mut blocks = k / 4;
-    let mut tail = k % 4;
-    let mut tp = t.as_mut_ptr();
-    let mut ap = a.as_ptr();
-    let carry: u64;
-    // SAFETY: the instructions are `mulx` (BMI2) and `adcx`/`adox` (ADX), which this CPU has:
-    // `_cpu` exists, so `Cpu::detect` found both. Memory: the loops read `4 * blocks + tail = k`
-    // words from `ap` and read and write as many from `tp`, advancing both by one word per word
-    // done, and `k` is at most the length of either slice (`t` exclusively borrowed); nothing
-    // else is touched, and no stack is used.
-    unsafe {
-        asm!(
-            // carry = 0, and the carry and overflow flags are clear.
-            "xor {c:e}, {c:e}",
-            "test {blocks}, {blocks}",
-            "jz 3f",
-            // Four words: lo_j += hi_(j-1) on the carry chain, t_j += lo_j on the overflow chain.
-            "2:",
-            "mulx {h0}, {l0}, qword ptr [{ap}]",
-            "adcx {l0}, {c}",
-            "adox {l0}, qword ptr [{tp}]",
-            "mov qword ptr [{tp}], {l0}",
-            "mulx {h1}, {l1}, qword ptr [{ap} + 8]",
-            "adcx {l1}, {h0}",
-            "adox {l1}, qword ptr [{tp} + 8]",
-            "mov qword ptr [{tp} + 8], {l1}",
-            "mulx {h0}, {l0}, qword ptr [{ap} + 16]",
-            "adcx {l0}, {h1}",
-            "adox {l0}, qword ptr [{tp} + 16]",
-            "mov qword ptr [{tp} + 16], {l0}",
-            "mulx {c}, {l1}, qword ptr [{ap} + 24]",
-            "adcx {l1}, {h0}",
-            "adox {l1}, qword ptr [{tp} + 24]",
-            "mov qword ptr [{tp} + 24], {l1}",
-            // Both chains end in the carry word (no overflow, see above), so both flags are
-            // clear again: `dec` may clobber the overflow flag.
-            "mov {l0:e}, 0",
-            "adcx {c}, {l0}",
-            "adox {c}, {l0}",
-            "lea {ap}, [{ap} + 32]",
-            "lea {tp}, [{tp} + 32]",
-            "dec {blocks}",
-            "jnz 2b",
-            "3:",
-            "test {tail}, {tail}",
-            "jz 5f",
-            // One word at a time.
-            "4:",
-            "mulx {h0}, {l0}, qword ptr [{ap}]",
-            "adcx {l0}, {c}",
-            "adox {l0}, qword ptr [{tp}]",
-            "mov qword ptr [{tp}], {l0}",
-            "mov {l1:e}, 0",
-            "mov {c}, {h0}",
-            "adcx {c}, {l1}",
-            "adox {c}, {l1}",
-            "lea {ap}, [{ap} + 8]",
-            "lea {tp}, [{tp} + 8]",
-            "dec {tail}",
-            "jnz 4b",
-            "5:",
-            c = out(reg) carry,
-            h0 = out(reg) _,
-            l0 = out(reg) _,
-            h1 = out(reg) _,
-            l1 = out(reg) _,
-            blocks = inout(reg) blocks,
-            tail = inout(reg) tail,
-            ap = inout(reg) ap,
-            tp = inout(reg) tp,
-            in("rdx") x,
-            options(nostack),
-        );
-    }
-    let _ = (blocks, tail, ap, tp);
-    carry
 }
 
 /// Words of a pass's scratch: the eight multipliers, a zero, the carry between chunks, the
@@ -460,6 +378,181 @@ fn pass_redc(_cpu: Cpu, t: &mut [u64], n: &[u64], n0: u64) -> u64 {
     scratch[9]
 }
 
+/// One product of a triangle row: `x_j` (at byte `$xj` of `xp`) times `rdx`, its low word
+/// plus the previous high word (`c`, carry chain) plus the accumulator word at byte `$tk` of `tp`
+/// (overflow chain) back there; the high word becomes `c`.
+macro_rules! tri_step {
+    ($xj:literal, $tk:literal) => {
+        concat!(
+            "mulx {hi}, {lo}, qword ptr [{xp} + ",
+            $xj,
+            "]\n",
+            "adcx {lo}, {c}\n",
+            "adox {lo}, qword ptr [{tp} + ",
+            $tk,
+            "]\n",
+            "mov qword ptr [{tp} + ",
+            $tk,
+            "], {lo}\n",
+            "mov {c}, {hi}\n",
+        )
+    };
+}
+
+/// The cross products of eight words: `t[1..15] = sum x_i x_j 2^(64 (i + j))` over `i < j`,
+/// for a `t` that is zero (row `i` adds `x_i * x[i+1..]` at word `2i + 1` and writes its carry
+/// word to word `i + 8`, which no earlier row reached).
+fn triangle(_cpu: Cpu, t: &mut [u64; 16], x: &[u64; 8]) {
+    // SAFETY: `mulx` (BMI2) and `adcx`/`adox` (ADX) are on this CPU: `_cpu` exists, so
+    // `Cpu::detect` found both. Memory: reads the eight words of `x` and reads and writes words
+    // 1 to 14 of `t`, a borrowed array of sixteen; no stack is used.
+    unsafe {
+        asm!(
+            "xor {z:e}, {z:e}\n",
+            "mov rdx, qword ptr [{xp} + 0]\n",
+            "xor {c:e}, {c:e}\n",
+            tri_step!("8", "8"),
+            tri_step!("16", "16"),
+            tri_step!("24", "24"),
+            tri_step!("32", "32"),
+            tri_step!("40", "40"),
+            tri_step!("48", "48"),
+            tri_step!("56", "56"),
+            "adcx {c}, {z}\n",
+            "adox {c}, {z}\n",
+            "mov qword ptr [{tp} + 64], {c}\n",
+            "mov rdx, qword ptr [{xp} + 8]\n",
+            "xor {c:e}, {c:e}\n",
+            tri_step!("16", "24"),
+            tri_step!("24", "32"),
+            tri_step!("32", "40"),
+            tri_step!("40", "48"),
+            tri_step!("48", "56"),
+            tri_step!("56", "64"),
+            "adcx {c}, {z}\n",
+            "adox {c}, {z}\n",
+            "mov qword ptr [{tp} + 72], {c}\n",
+            "mov rdx, qword ptr [{xp} + 16]\n",
+            "xor {c:e}, {c:e}\n",
+            tri_step!("24", "40"),
+            tri_step!("32", "48"),
+            tri_step!("40", "56"),
+            tri_step!("48", "64"),
+            tri_step!("56", "72"),
+            "adcx {c}, {z}\n",
+            "adox {c}, {z}\n",
+            "mov qword ptr [{tp} + 80], {c}\n",
+            "mov rdx, qword ptr [{xp} + 24]\n",
+            "xor {c:e}, {c:e}\n",
+            tri_step!("32", "56"),
+            tri_step!("40", "64"),
+            tri_step!("48", "72"),
+            tri_step!("56", "80"),
+            "adcx {c}, {z}\n",
+            "adox {c}, {z}\n",
+            "mov qword ptr [{tp} + 88], {c}\n",
+            "mov rdx, qword ptr [{xp} + 32]\n",
+            "xor {c:e}, {c:e}\n",
+            tri_step!("40", "72"),
+            tri_step!("48", "80"),
+            tri_step!("56", "88"),
+            "adcx {c}, {z}\n",
+            "adox {c}, {z}\n",
+            "mov qword ptr [{tp} + 96], {c}\n",
+            "mov rdx, qword ptr [{xp} + 40]\n",
+            "xor {c:e}, {c:e}\n",
+            tri_step!("48", "88"),
+            tri_step!("56", "96"),
+            "adcx {c}, {z}\n",
+            "adox {c}, {z}\n",
+            "mov qword ptr [{tp} + 104], {c}\n",
+            "mov rdx, qword ptr [{xp} + 48]\n",
+            "xor {c:e}, {c:e}\n",
+            tri_step!("56", "104"),
+            "adcx {c}, {z}\n",
+            "adox {c}, {z}\n",
+            "mov qword ptr [{tp} + 112], {c}\n",
+            xp = in(reg) x.as_ptr(),
+            tp = in(reg) t.as_mut_ptr(),
+            c = out(reg) _,
+            hi = out(reg) _,
+            lo = out(reg) _,
+            z = out(reg) _,
+            out("rdx") _,
+            options(nostack),
+        );
+    }
+}
+
+/// One word pair of [`double_add_squares`]: `a_k^2` (`a_k` at byte `$a` of `ap`) plus twice
+/// the accumulator words at bytes `$t` and `$t + 8` of `tp`.
+macro_rules! square_step {
+    ($a:literal, $t0:literal, $t1:literal) => {
+        concat!(
+            "mov rdx, qword ptr [{ap} + ",
+            $a,
+            "]\n",
+            "mulx {hi}, {lo}, rdx\n",
+            "mov {u0}, qword ptr [{tp} + ",
+            $t0,
+            "]\n",
+            "mov {u1}, qword ptr [{tp} + ",
+            $t1,
+            "]\n",
+            "adcx {u0}, {u0}\n",
+            "adcx {u1}, {u1}\n",
+            "adox {u0}, {lo}\n",
+            "adox {u1}, {hi}\n",
+            "mov qword ptr [{tp} + ",
+            $t0,
+            "], {u0}\n",
+            "mov qword ptr [{tp} + ",
+            $t1,
+            "], {u1}\n",
+        )
+    };
+}
+
+/// `t = 2 t + sum a_i^2 2^(128 i)` for `a` of `4K` words (`K >= 1`) and `t` of `8K`, the cross
+/// products of `a`: that is `a^2`, which fits, so no carry is lost. Does nothing unless the
+/// lengths are those.
+fn double_add_squares(_cpu: Cpu, t: &mut [u64], a: &[u64]) {
+    let quads = a.len() / 4;
+    if quads == 0 || !a.len().is_multiple_of(4) || t.len() != 2 * a.len() {
+        return;
+    }
+    // SAFETY: `mulx` (BMI2) and `adcx`/`adox` (ADX) are on this CPU: `_cpu` exists, so
+    // `Cpu::detect` found both. Memory: each of the `K` iterations reads four words at `ap` and
+    // reads and writes eight at `tp`, then advances them by four and eight words: `a[..4K]` and
+    // `t[..8K]`, the lengths checked above (`t` exclusively borrowed). The loop counts with
+    // `lea` and `jrcxz`, which leave the two carry chains alone; no stack is used.
+    unsafe {
+        asm!(
+            "xor {lo:e}, {lo:e}",
+            "2:",
+            square_step!("0", "0", "8"),
+            square_step!("8", "16", "24"),
+            square_step!("16", "32", "40"),
+            square_step!("24", "48", "56"),
+            "lea {ap}, [{ap} + 32]",
+            "lea {tp}, [{tp} + 64]",
+            "lea rcx, [rcx - 1]",
+            "jrcxz 3f",
+            "jmp 2b",
+            "3:",
+            ap = inout(reg) a.as_ptr() => _,
+            tp = inout(reg) t.as_mut_ptr() => _,
+            inout("rcx") quads => _,
+            hi = out(reg) _,
+            lo = out(reg) _,
+            u0 = out(reg) _,
+            u1 = out(reg) _,
+            out("rdx") _,
+            options(nostack),
+        );
+    }
+}
+
 /// `t[i..] += c`, carrying as far as needed; returns the carry out of `t` (0 or 1).
 fn add_at(t: &mut [u64], i: usize, mut c: u64) -> u64 {
     for w in t.iter_mut().skip(i) {
@@ -522,17 +615,19 @@ fn mont_sqr(cpu: Cpu, out: &mut [u64], a: &[u64], n: &[u64], n0: u64) {
     let Some(t) = t.get_mut(..2 * l) else {
         return;
     };
-    // The cross products a_i a_j, i < j, by blocks of eight words of a: within block p by
-    // rows (the triangle, 28 products), and block p times the words above it by a pass.
+    // The cross products a_i a_j, i < j, by blocks of eight words of a: first the triangles
+    // within each block (they fill disjoint words of the zero t), then each block times the
+    // words above it by a pass.
+    for (p, x) in a.chunks_exact(8).enumerate() {
+        let (Some(tri), Ok(x)) = (t.get_mut(16 * p..16 * p + 16), x.try_into()) else {
+            return;
+        };
+        if let Ok(tri) = tri.try_into() {
+            triangle(cpu, tri, x);
+        }
+    }
     for (p, x) in a.chunks_exact(8).enumerate() {
         let b = 8 * p;
-        for (i, &xi) in x.iter().enumerate().take(7) {
-            let (Some(row), Some(above)) = (t.get_mut(2 * b + 2 * i + 1..), x.get(i + 1..)) else {
-                return;
-            };
-            let c = mac_row(cpu, row, above, xi);
-            add_at(t, 2 * b + i + 8, c);
-        }
         let (Some(rest), Ok(x)) = (a.get(b + 8..), x.try_into()) else {
             return;
         };
@@ -544,18 +639,6 @@ fn mont_sqr(cpu: Cpu, out: &mut [u64], a: &[u64], n: &[u64], n0: u64) {
             add_at(t, b + l + 8, c);
         }
     }
-    // Doubled, plus the squares a_i^2 at words 2i, 2i+1.
-    let mut shifted_out = 0u64;
-    let mut carry = false;
-    for (pair, &ai) in t.chunks_exact_mut(2).zip(a) {
-        let (lo, hi) = (pair[0], pair[1]);
-        let doubled = (u128::from(hi) << 65) | (u128::from(lo) << 1) | u128::from(shifted_out);
-        shifted_out = hi >> 63;
-        let (sum, c1) = doubled.overflowing_add(u128::from(ai) * u128::from(ai));
-        let (sum, c2) = sum.overflowing_add(u128::from(carry));
-        carry = c1 | c2;
-        pair[0] = sum as u64;
-        pair[1] = (sum >> 64) as u64;
-    }
+    double_add_squares(cpu, t, a);
     redc8(cpu, out, t, n, n0);
 }
