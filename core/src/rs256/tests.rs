@@ -269,6 +269,38 @@ fn block_squaring_64_u32() {
     check_sqr_64::<u32>();
 }
 
+fn check_sqr_blocks<W: TestWord>() {
+    let mut rng = Rng(47 + W::bits() as u64);
+    for l in [32usize, 48, 64, 80, 128] {
+        for round in 0..6 {
+            let mut n = random_modulus::<W>(&mut rng, l);
+            if round == 0 {
+                n.fill(W::sbb(W::default(), W::ONE, W::default()).0);
+            }
+            let n0 = portable::neg_inv(n[0]);
+            let mut n_minus_1 = n.clone();
+            n_minus_1[0] = W::sbb(n_minus_1[0], W::ONE, W::default()).0;
+            for a in [random_below(&mut rng, &n), vec![W::default(); l], n_minus_1] {
+                let mut expected = vec![W::default(); l];
+                portable::mont_sqr(&mut expected, &a, &n, n0);
+                let mut got = vec![W::default(); l];
+                portable::mont_sqr_blocks(&mut got, &a, &n, n0);
+                assert_eq!(got, expected, "L={l} a={a:?} n={n:?}");
+            }
+        }
+    }
+}
+
+#[test]
+fn block_squaring_any_multiple_of_16_u64() {
+    check_sqr_blocks::<u64>();
+}
+
+#[test]
+fn block_squaring_any_multiple_of_16_u32() {
+    check_sqr_blocks::<u32>();
+}
+
 /// The straight-line blocks against the reference product, all-ones operands included.
 fn check_blocks<W: TestWord>() {
     let mut rng = Rng(43 + W::bits() as u64);
