@@ -24,10 +24,11 @@ use alloc::vec::Vec;
 
 use crate::rs256::{Limb, MAX_LIMBS};
 
-/// Up to this many limbs (but for 32 and 64, which have squarings of their own from
-/// straight-line code on 64-bit targets), squarings go through the general product: measured on
-/// x86-64 (`bench/`), the dedicated squaring loop saves a quarter of the multiplications but
-/// loses more than that to loop overhead on short columns; from 3072 bits on it wins.
+/// Up to this many limbs (but for 32, 64 and other multiples of 16, which have squarings of
+/// their own from straight-line code on 64-bit targets), squarings go through the general
+/// product: measured on x86-64 (`bench/`), the dedicated squaring loop saves a quarter of the
+/// multiplications but loses more than that to loop overhead on short columns; from 3072 bits
+/// on it wins.
 const SQUARE_WITH_MUL_MAX_LIMBS: usize = 2560 / Limb::BITS as usize;
 
 /// The portable backend's constants for one modulus `n` (which the caller keeps and passes in:
