@@ -20,10 +20,10 @@
 //! rows ([`triangle`]), and its doubling adds the squares on the second chain as it doubles on
 //! the first ([`double_add_squares`]).
 //!
-//! The detection is [`cpufeatures`] (CPUID): [`Adx::new`] builds an [`Adx`] only when the CPU has
-//! `bmi2` and `adx`, and the kernels can only be reached through one, which is what makes
-//! executing those instructions sound. Like the portable kernel, this one is variable-time and
-//! only ever sees public values.
+//! The detection is [`cpufeatures`] (CPUID): every function that runs these instructions takes
+//! a [`Cpu`], which only [`Cpu::detect`] makes, after finding `bmi2` and `adx`; an [`Adx`]
+//! holds one. That is what makes executing them sound. Like the portable kernel, this one is
+//! variable-time and only ever sees public values.
 
 use core::arch::asm;
 
@@ -92,11 +92,13 @@ impl Adx {
         let l8 = n.len();
         let mut s8 = [0u64; MAX_LIMBS];
         let mut x8 = [0u64; MAX_LIMBS];
-        let (Some(s8), Some(x8), Some(low)) = (s8.get_mut(..l8), x8.get_mut(..l8), s8_low(s, l8))
-        else {
+        let (Some(s8), Some(x8)) = (s8.get_mut(..l8), x8.get_mut(..l8)) else {
             return;
         };
-        s8[..low].copy_from_slice(s);
+        let Some(low) = s8.get_mut(..s.len()) else {
+            return;
+        };
+        low.copy_from_slice(s);
         portable::pow_with(
             s8,
             e,
@@ -110,11 +112,6 @@ impl Adx {
             x.copy_from_slice(result);
         }
     }
-}
-
-/// `s.len()` when it fits in `l8` words.
-fn s8_low(s: &[u64], l8: usize) -> Option<usize> {
-    (s.len() <= l8).then_some(s.len())
 }
 
 /// Words of a pass's scratch: the eight multipliers, a zero, the carry between chunks, the
