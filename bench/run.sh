@@ -4,8 +4,9 @@
 #
 #   bench/run.sh                  criterion, every bench: rs256.rs, then validate.rs
 #   bench/run.sh rs256|validate   criterion, one bench; extra arguments go to it
-#   bench/run.sh --quick          best-of-many-batches comparison (bench/examples/compare.rs),
-#                                 which holds up on a busy machine
+#   bench/run.sh --quick [ROUNDS] interleaved comparison (bench/examples/compare.rs): every
+#                                 kernel this CPU has, aws-lc-rs and rsa, medians and ratios;
+#                                 it holds up on a busy machine
 #
 # bench/ is a workspace of its own (aws-lc-rs builds C code; it stays out of the main
 # workspace) with its target directory in bench/target.

@@ -1,11 +1,14 @@
 #![cfg_attr(not(test), no_std)]
-// Only the AVX-512 IFMA backend needs `unsafe` (it allows it for itself); without it nothing
-// may, and `forbid` makes sure no module can opt back in.
+// Only the x86-64 RSA backends (BMI2 + ADX, AVX-512 IFMA) need `unsafe`, each module allowing it
+// for itself; without them nothing may, and `forbid` makes sure no module can opt back in.
 #![cfg_attr(
-    not(all(feature = "ifma", target_arch = "x86_64")),
+    not(all(any(feature = "adx", feature = "ifma"), target_arch = "x86_64")),
     forbid(unsafe_code)
 )]
-#![cfg_attr(all(feature = "ifma", target_arch = "x86_64"), deny(unsafe_code))]
+#![cfg_attr(
+    all(any(feature = "adx", feature = "ifma"), target_arch = "x86_64"),
+    deny(unsafe_code)
+)]
 #![deny(unsafe_op_in_unsafe_fn)]
 #![doc = include_str!("../README.md")]
 #![warn(missing_docs)]

@@ -1,10 +1,10 @@
-//! The two RS256 kernels against each other: a modulus, an exponent and a signature value from
-//! the input, `s^e mod n` by the kernel this CPU selects (AVX-512 IFMA where present) and by the
-//! portable one. They must agree on every input; neither may panic.
+//! Every RS256 kernel this build has and this CPU runs (`Kernel::all`: AVX-512 IFMA, BMI2 + ADX,
+//! portable) against the portable one: a modulus, an exponent and a signature value from the
+//! input, `s^e mod n` by each. They must agree on every input; none may panic.
 
 #![no_main]
 
-use cryptr_guard_core::rs256::PublicKey;
+use cryptr_guard_core::rs256::{Kernel, PublicKey};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -25,7 +25,10 @@ fuzz_target!(|data: &[u8]| {
     let Ok(key) = PublicKey::from_be_bytes(&n, &e) else {
         return;
     };
-    let fast = key.public_op(&s);
-    let portable = key.portable().public_op(&s);
-    assert_eq!(fast, portable);
+    let expected = key.clone().portable().public_op(&s);
+    for &kernel in Kernel::all() {
+        if let Some(other) = key.with_kernel(kernel) {
+            assert_eq!(other.public_op(&s), expected, "{kernel:?}");
+        }
+    }
 });

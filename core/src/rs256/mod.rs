@@ -9,10 +9,12 @@
 //! `s^e mod n` directly (no conversion back out). Other exponents use left-to-right
 //! square-and-multiply with the same last step.
 //!
-//! Two backends do the arithmetic ([`Kernel`], `backend`): portable Rust on machine words
-//! (`backend::portable`), and, with the `ifma` feature on x86-64 CPUs that have AVX-512 IFMA, a
-//! vector kernel in radix 2^52 (`backend::ifma`), chosen when the key is parsed. Both give the
-//! same answer on every input; the tests hold them to it.
+//! Up to three backends do the arithmetic ([`Kernel`], `backend`): portable Rust on machine
+//! words (`backend::portable`); with the `adx` feature on x86-64 CPUs that have BMI2 and ADX, the
+//! same numbers with `mulx`/`adcx`/`adox` in the inner loop (`backend::adx`); with the `ifma`
+//! feature on x86-64 CPUs that have AVX-512 IFMA, a vector kernel in radix 2^52
+//! (`backend::ifma`). The fastest one the CPU has is chosen when the key is parsed. All give the
+//! same answer on every input; the tests and the `rs256_kernels` fuzz target hold them to it.
 
 mod backend;
 
@@ -89,9 +91,28 @@ pub struct PublicKey {
 pub enum Kernel {
     /// Portable Rust on machine words: every target.
     Portable,
+    /// `mulx`, `adcx` and `adox` on 64-bit limbs: x86-64 CPUs that have BMI2 and ADX (Intel
+    /// since Broadwell, AMD since Zen), detected when the key is parsed (only when the crate is
+    /// built with its `adx` feature, the default).
+    Bmi2Adx,
     /// AVX-512 IFMA vectors in radix 2^52: x86-64 CPUs that have `avx512ifma`, detected when
     /// the key is parsed (only when the crate is built with its `ifma` feature, the default).
     Avx512Ifma,
+}
+
+impl Kernel {
+    /// The kernels this build has, fastest first: the order in which
+    /// [`PublicKey::from_be_bytes`] tries them. [`Kernel::Portable`], last, runs everywhere;
+    /// the others only on CPUs with their features ([`PublicKey::with_kernel`] says).
+    pub fn all() -> &'static [Kernel] {
+        &[
+            #[cfg(all(feature = "ifma", target_arch = "x86_64"))]
+            Kernel::Avx512Ifma,
+            #[cfg(all(feature = "adx", target_arch = "x86_64"))]
+            Kernel::Bmi2Adx,
+            Kernel::Portable,
+        ]
+    }
 }
 
 impl fmt::Debug for PublicKey {
@@ -170,10 +191,25 @@ impl PublicKey {
         if self.kernel() == Kernel::Portable {
             return self;
         }
-        PublicKey {
-            backend: Backend::portable(&self.n, self.bits),
-            ..self
-        }
+        let backend = Backend::portable(&self.n, self.bits);
+        PublicKey { backend, ..self }
+    }
+
+    /// The same key on `kernel`, or `None` when this build does not have it (see
+    /// [`Kernel::all`]) or this CPU lacks its features: for tests and benchmarks that compare
+    /// the kernels on one machine.
+    pub fn with_kernel(&self, kernel: Kernel) -> Option<PublicKey> {
+        let backend = if self.kernel() == kernel {
+            self.backend.clone()
+        } else {
+            Backend::with_kernel(kernel, &self.n, self.bits)?
+        };
+        Some(PublicKey {
+            n: self.n.clone(),
+            bits: self.bits,
+            e: self.e,
+            backend,
+        })
     }
 
     /// Bit length of the modulus.

@@ -269,6 +269,38 @@ fn block_squaring_64_u32() {
     check_sqr_64::<u32>();
 }
 
+fn check_sqr_blocks<W: TestWord>() {
+    let mut rng = Rng(47 + W::bits() as u64);
+    for l in [32usize, 48, 64, 80, 128] {
+        for round in 0..6 {
+            let mut n = random_modulus::<W>(&mut rng, l);
+            if round == 0 {
+                n.fill(W::sbb(W::default(), W::ONE, W::default()).0);
+            }
+            let n0 = portable::neg_inv(n[0]);
+            let mut n_minus_1 = n.clone();
+            n_minus_1[0] = W::sbb(n_minus_1[0], W::ONE, W::default()).0;
+            for a in [random_below(&mut rng, &n), vec![W::default(); l], n_minus_1] {
+                let mut expected = vec![W::default(); l];
+                portable::mont_sqr(&mut expected, &a, &n, n0);
+                let mut got = vec![W::default(); l];
+                portable::mont_sqr_blocks(&mut got, &a, &n, n0);
+                assert_eq!(got, expected, "L={l} a={a:?} n={n:?}");
+            }
+        }
+    }
+}
+
+#[test]
+fn block_squaring_any_multiple_of_16_u64() {
+    check_sqr_blocks::<u64>();
+}
+
+#[test]
+fn block_squaring_any_multiple_of_16_u32() {
+    check_sqr_blocks::<u32>();
+}
+
 /// The straight-line blocks against the reference product, all-ones operands included.
 fn check_blocks<W: TestWord>() {
     let mut rng = Rng(43 + W::bits() as u64);
@@ -500,29 +532,77 @@ fn pow_matches_reference() {
         (4159, 65537),
         (8192, 3),
     ] {
-        let fast = PublicKey::from_be_bytes(&modulus_bytes(&mut rng, bits), &e.to_be_bytes())
+        let key = PublicKey::from_be_bytes(&modulus_bytes(&mut rng, bits), &e.to_be_bytes())
             .expect("key");
-        let portable = fast.clone().portable();
-        assert_eq!(portable.kernel(), Kernel::Portable);
-        for key in [fast, portable] {
+        assert_eq!(key.clone().portable().kernel(), Kernel::Portable);
+        for key in every_kernel(&key) {
             check_pow(&mut rng, &key, bits, e);
         }
     }
 }
 
+/// The same key on every kernel this build has and this CPU runs.
+fn every_kernel(key: &PublicKey) -> Vec<PublicKey> {
+    let keys: Vec<PublicKey> = Kernel::all()
+        .iter()
+        .filter_map(|&k| key.with_kernel(k).inspect(|key| assert_eq!(key.kernel(), k)))
+        .collect();
+    assert!(keys.iter().any(|key| key.kernel() == Kernel::Portable));
+    keys
+}
+
+/// Does this CPU have what `kernel` needs (asked of std, not of the crate's own detection)?
+fn cpu_has(kernel: Kernel) -> bool {
+    match kernel {
+        Kernel::Portable => true,
+        #[cfg(target_arch = "x86_64")]
+        Kernel::Bmi2Adx => {
+            std::is_x86_feature_detected!("bmi2") && std::is_x86_feature_detected!("adx")
+        }
+        #[cfg(target_arch = "x86_64")]
+        Kernel::Avx512Ifma => {
+            std::is_x86_feature_detected!("avx512f") && std::is_x86_feature_detected!("avx512ifma")
+        }
+        #[allow(unreachable_patterns)]
+        _ => false,
+    }
+}
+
 #[test]
-fn the_ifma_kernel_is_chosen_when_the_cpu_has_it() {
+fn kernel_list_and_availability() {
+    let all = Kernel::all();
+    assert_eq!(all.last(), Some(&Kernel::Portable));
+    let ifma = cfg!(all(feature = "ifma", target_arch = "x86_64"));
+    let adx = cfg!(all(feature = "adx", target_arch = "x86_64"));
+    let expected: Vec<Kernel> = [
+        (ifma, Kernel::Avx512Ifma),
+        (adx, Kernel::Bmi2Adx),
+        (true, Kernel::Portable),
+    ]
+    .into_iter()
+    .filter_map(|(built, k)| built.then_some(k))
+    .collect();
+    assert_eq!(all, &expected[..]);
+    let mut rng = Rng(3);
+    let key = PublicKey::from_be_bytes(&modulus_bytes(&mut rng, 2048), &[1, 0, 1]).expect("key");
+    for kernel in [Kernel::Portable, Kernel::Bmi2Adx, Kernel::Avx512Ifma] {
+        let built = all.contains(&kernel);
+        let other = key.with_kernel(kernel);
+        assert_eq!(other.is_some(), built && cpu_has(kernel), "{kernel:?}");
+        if let Some(other) = other {
+            assert_eq!(other.kernel(), kernel);
+            assert_eq!((other.bits(), other.exponent()), (key.bits(), key.exponent()));
+        }
+    }
+}
+
+#[test]
+fn the_fastest_kernel_the_cpu_has_is_chosen() {
     let mut rng = Rng(23);
-    #[cfg(all(feature = "ifma", target_arch = "x86_64"))]
-    let expected = if std::is_x86_feature_detected!("avx512f")
-        && std::is_x86_feature_detected!("avx512ifma")
-    {
-        Kernel::Avx512Ifma
-    } else {
-        Kernel::Portable
-    };
-    #[cfg(not(all(feature = "ifma", target_arch = "x86_64")))]
-    let expected = Kernel::Portable;
+    let expected = *Kernel::all()
+        .iter()
+        .find(|&&k| cpu_has(k))
+        .expect("the portable kernel");
     for bits in [512, 2048, 4096, 8192] {
         let key =
             PublicKey::from_be_bytes(&modulus_bytes(&mut rng, bits), &[1, 0, 1]).expect("key");
@@ -667,11 +747,13 @@ fn dense_modulus_bytes(bits: usize, k: usize) -> Vec<u8> {
 }
 
 #[test]
-fn both_kernels_agree_across_sizes_and_extreme_operands() {
+fn every_kernel_agrees_across_sizes_and_extreme_operands() {
     let mut rng = Rng(29);
     let mut sizes: Vec<usize> = vec![
         512, 831, 1024, 2047, 2048, 2049, 2079, 2080, 3071, 3072, 4095, 4096, 4097, 8192,
     ];
+    // Every limb count modulo 8 (the unrolling of the ADX rows), around 2048 bits.
+    sizes.extend((1..8).map(|k| 2048 + 64 * k));
     sizes.extend((0..16).map(|_| 512 + (rng.next() % 7681) as usize));
     for (i, bits) in sizes.into_iter().enumerate() {
         let e: u32 = match i % 3 {
@@ -684,27 +766,30 @@ fn both_kernels_agree_across_sizes_and_extreme_operands() {
         } else {
             dense_modulus_bytes(bits, 1 + (rng.next() % 64) as usize)
         };
-        let fast = PublicKey::from_be_bytes(&n, &e.to_be_bytes()).expect("key");
-        let portable = fast.clone().portable();
-        let l = fast.n.len();
-        let mut n_minus_1 = fast.n.clone();
+        let key = PublicKey::from_be_bytes(&n, &e.to_be_bytes()).expect("key");
+        let portable = key.clone().portable();
+        let l = key.n.len();
+        let mut n_minus_1 = key.n.clone();
         n_minus_1[0] -= 1;
         let mut all_ones_below = vec![Limb::MAX; l];
-        all_ones_below[l - 1] = fast.n[l - 1] >> 1;
+        all_ones_below[l - 1] = key.n[l - 1] >> 1;
         let mut one = vec![0 as Limb; l];
         one[0] = 1;
         for s in [
-            random_below(&mut rng, &fast.n),
-            random_below(&mut rng, &fast.n),
+            random_below(&mut rng, &key.n),
+            random_below(&mut rng, &key.n),
             n_minus_1,
             all_ones_below,
             one,
             vec![0; l],
         ] {
-            let (mut a, mut b) = (vec![0 as Limb; l], vec![0 as Limb; l]);
-            fast.pow(&s, &mut a);
-            portable.pow(&s, &mut b);
-            assert_eq!(a, b, "bits={bits} e={e} {:?}", fast.kernel());
+            let mut expected = vec![0 as Limb; l];
+            portable.pow(&s, &mut expected);
+            for other in every_kernel(&key) {
+                let mut x = vec![0 as Limb; l];
+                other.pow(&s, &mut x);
+                assert_eq!(x, expected, "bits={bits} e={e} {:?}", other.kernel());
+            }
         }
     }
 }

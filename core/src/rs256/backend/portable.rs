@@ -24,10 +24,11 @@ use alloc::vec::Vec;
 
 use crate::rs256::{Limb, MAX_LIMBS};
 
-/// Up to this many limbs (but for 32 and 64, which have squarings of their own from
-/// straight-line code on 64-bit targets), squarings go through the general product: measured on
-/// x86-64 (`bench/`), the dedicated squaring loop saves a quarter of the multiplications but
-/// loses more than that to loop overhead on short columns; from 3072 bits on it wins.
+/// Up to this many limbs (but for 32, 64 and other multiples of 16, which have squarings of
+/// their own from straight-line code on 64-bit targets), squarings go through the general
+/// product: measured on x86-64 (`bench/`), the dedicated squaring loop saves a quarter of the
+/// multiplications but loses more than that to loop overhead on short columns; from 3072 bits
+/// on it wins.
 const SQUARE_WITH_MUL_MAX_LIMBS: usize = 2560 / Limb::BITS as usize;
 
 /// The portable backend's constants for one modulus `n` (which the caller keeps and passes in:
@@ -48,50 +49,71 @@ impl Portable {
         Portable { rr, n0 }
     }
 
-    /// `x = s^e mod n` for `s < n` (all `L` limbs, `n` the modulus these constants are for), by
-    /// left-to-right square-and-multiply whose last product, with the plain `s`, leaves
-    /// Montgomery form.
+    /// `x = s^e mod n` for `s < n` (all `L` limbs, `n` the modulus these constants are for).
     pub(crate) fn pow(&self, s: &[Limb], e: u32, n: &[Limb], x: &mut [Limb]) {
         let n0 = self.n0;
-        let l = n.len();
-        if e == 1 {
-            x.copy_from_slice(s);
-            return;
-        }
-        // Work space: the other half of each step's (input, output) pair, and s * R when the
-        // exponent needs it.
-        let mut y = [0 as Limb; MAX_LIMBS];
-        let mut base = [0 as Limb; MAX_LIMBS];
-        let (Some(y), Some(base)) = (y.get_mut(..l), base.get_mut(..l)) else {
-            return;
-        };
-        // x = s * R mod n (Montgomery form).
-        mont_mul(x, s, &self.rr, n, n0);
-        let top = 31 - e.leading_zeros();
-        // Multiplying by s for a set bit other than bit 0 needs s * R, kept apart; only
-        // exponents with such bits (not 65537, not 3) need it.
-        if e & !(1 << top) & !1 != 0 {
-            base.copy_from_slice(x);
-        }
-        for bit in (0..top).rev() {
-            square(y, x, n, n0);
-            if (e >> bit) & 1 == 1 {
-                if bit == 0 {
-                    // The plain s: (s^(e-1) * R) * s / R = s^e, out of Montgomery form.
-                    mont_mul(x, y, s, n, n0);
-                    return;
-                }
-                mont_mul(x, y, base, n, n0);
-            } else {
-                x.copy_from_slice(y);
-            }
-        }
-        // Even exponent: leave Montgomery form by multiplying with a plain 1.
-        base.fill(0);
-        base[0] = 1;
-        y.copy_from_slice(x);
-        mont_mul(x, y, base, n, n0);
+        pow_with(
+            s,
+            e,
+            &self.rr,
+            x,
+            |out, a, b| mont_mul(out, a, b, n, n0),
+            |out, a| square(out, a, n, n0),
+        );
     }
+}
+
+/// `x = s^e mod n` for `s < n` (all `L` limbs) by left-to-right square-and-multiply whose last
+/// product, with the plain `s`, leaves Montgomery form; `rr = R^2 mod n`, and `mul(out, a, b)`
+/// and `sqr(out, a)` are a backend's Montgomery product and squaring (`a b / R mod n`, fully
+/// reduced). Shared by the backends on 64-bit (or machine-word) limbs.
+#[inline(always)]
+pub(crate) fn pow_with(
+    s: &[Limb],
+    e: u32,
+    rr: &[Limb],
+    x: &mut [Limb],
+    mul: impl Fn(&mut [Limb], &[Limb], &[Limb]),
+    sqr: impl Fn(&mut [Limb], &[Limb]),
+) {
+    let l = x.len();
+    if e == 1 {
+        x.copy_from_slice(s);
+        return;
+    }
+    // Work space: the other half of each step's (input, output) pair, and s * R when the
+    // exponent needs it.
+    let mut y = [0 as Limb; MAX_LIMBS];
+    let mut base = [0 as Limb; MAX_LIMBS];
+    let (Some(y), Some(base)) = (y.get_mut(..l), base.get_mut(..l)) else {
+        return;
+    };
+    // x = s * R mod n (Montgomery form).
+    mul(x, s, rr);
+    let top = 31 - e.leading_zeros();
+    // Multiplying by s for a set bit other than bit 0 needs s * R, kept apart; only
+    // exponents with such bits (not 65537, not 3) need it.
+    if e & !(1 << top) & !1 != 0 {
+        base.copy_from_slice(x);
+    }
+    for bit in (0..top).rev() {
+        sqr(y, x);
+        if (e >> bit) & 1 == 1 {
+            if bit == 0 {
+                // The plain s: (s^(e-1) * R) * s / R = s^e, out of Montgomery form.
+                mul(x, y, s);
+                return;
+            }
+            mul(x, y, base);
+        } else {
+            x.copy_from_slice(y);
+        }
+    }
+    // Even exponent: leave Montgomery form by multiplying with a plain 1.
+    base.fill(0);
+    base[0] = 1;
+    y.copy_from_slice(x);
+    mul(x, y, base);
 }
 
 /// `y = x^2 / R mod n` by the fastest kernel for the size.
@@ -112,6 +134,11 @@ fn square(y: &mut [Limb], x: &[Limb], n: &[Limb], n0: Limb) {
         <&[Limb; 64]>::try_from(n),
     ) {
         mont_sqr_64(y64, x64, n64, n0);
+        return;
+    }
+    #[cfg(target_pointer_width = "64")]
+    if n.len() > 2 * BLK && n.len().is_multiple_of(BLK) {
+        mont_sqr_blocks(y, x, n, n0);
         return;
     }
     if n.len() <= SQUARE_WITH_MUL_MAX_LIMBS {
@@ -343,7 +370,7 @@ pub(crate) fn sub_assign<W: Word>(a: &mut [W], b: &[W]) -> W {
 /// After a Montgomery product: `out` holds the low `L` words of a value `< 2n` whose word `L` is
 /// `carry` (0 or 1); reduce it below `n`.
 #[inline(always)]
-fn final_sub<W: Word>(out: &mut [W], carry: W, n: &[W]) {
+pub(crate) fn final_sub<W: Word>(out: &mut [W], carry: W, n: &[W]) {
     if !carry.is_zero() || cmp(out, n) != Ordering::Less {
         sub_assign(out, n);
     }
@@ -495,24 +522,25 @@ pub(crate) fn mont_sqr_32<W: Word>(out: &mut [W; 32], a: &[W; 32], n: &[W; 32], 
 }
 
 #[cfg(any(test, target_pointer_width = "64"))]
-/// Column `$i` of a plain 32-limb square into 64 words, fully unrolled like [`sqr32_column!`].
-macro_rules! psqr32_column {
-    (($acc:ident, $t:ident, $a:ident); $i:literal; [$($j:literal)*]) => {{
+/// Column `$i` of a plain `K`-limb square into `2K` words, fully unrolled like [`sqr32_column!`].
+macro_rules! psqr_column {
+    (($k:literal, $acc:ident, $t:ident, $a:ident); $i:literal; [$($j:literal)*]) => {{
         const I: usize = $i;
-        const S: usize = (I + 1).saturating_sub(32);
+        const K: usize = $k;
+        const S: usize = (I + 1).saturating_sub(K);
         const HALF: usize = I.div_ceil(2);
         let mut cross = W::Acc::default();
         $(
             if $j >= S && $j < HALF {
-                W::mac(&mut cross, $a[$j], $a[I.wrapping_sub($j) % 32]);
+                W::mac(&mut cross, $a[$j], $a[I.wrapping_sub($j) % K]);
             }
         )*
         W::acc_add_double(&mut $acc, cross);
         if I % 2 == 0 {
-            let d = $a[I / 2 % 32];
+            let d = $a[I / 2 % K];
             W::mac(&mut $acc, d, d);
         }
-        $t[I % 64] = W::acc_low(&$acc);
+        $t[I % (2 * K)] = W::acc_low(&$acc);
         W::acc_shift(&mut $acc);
     }};
 }
@@ -593,7 +621,7 @@ macro_rules! block_columns {
 #[inline(never)]
 pub(crate) fn sqr32<W: Word>(t: &mut [W; 64], a: &[W; 32]) {
     let mut acc = W::Acc::default();
-    block32_columns!(psqr32_column!(acc, t, a));
+    block32_columns!(psqr_column!(32, acc, t, a));
 }
 
 /// Block size of the products and reductions in [`mont_sqr_64`]. Measured on x86-64 (`bench/`):
@@ -611,6 +639,14 @@ pub(crate) fn mul_blk<W: Word>(t: &mut [W; 2 * BLK], a: &[W; BLK], b: &[W; BLK])
     let mut acc = W::Acc::default();
     block16_columns!(pmul_column!(16, acc, t, a, b));
     W::acc_low(&acc)
+}
+
+/// `t = a^2` (`2 BLK` words) for a `BLK`-limb `a`, straight-line.
+#[cfg(any(test, target_pointer_width = "64"))]
+#[inline(never)]
+pub(crate) fn sqr_blk<W: Word>(t: &mut [W; 2 * BLK], a: &[W; BLK]) {
+    let mut acc = W::Acc::default();
+    block16_columns!(psqr_column!(16, acc, t, a));
 }
 
 /// One `BLK`-word block of Montgomery reduction, straight-line: `m = -t_low * n^-1 mod
@@ -671,8 +707,9 @@ fn mul_add_blocks<W: Word>(t: &mut [W], a: &[W], b: &[W]) {
 }
 
 /// [`mont_sqr`] for 64-limb moduli (4096-bit keys on 64-bit targets) from straight-line
-/// blocks: `a^2 = lo^2 + 2 lo hi B + hi^2 B^2` (`B = 2^(32w)`) with [`sqr32`] and `BLK`-limb
-/// products, then the Montgomery reduction of the 128-word square `BLK` words at a time, each
+/// blocks: `a^2 = lo^2 + 2 lo hi B + hi^2 B^2` (`B = 2^(32w)`) with three [`sqr32`] (Karatsuba's
+/// `2 lo hi = lo^2 + hi^2 - (lo - hi)^2`, in place of a 32×32-limb product that costs twice a
+/// squaring), then the Montgomery reduction of the 128-word square `BLK` words at a time, each
 /// block `t += m * n` with [`redc_blk`] for the low `BLK` limbs of `n` and products for the rest.
 #[cfg(any(test, target_pointer_width = "64"))]
 pub(crate) fn mont_sqr_64<W: Word>(out: &mut [W; 64], a: &[W; 64], n: &[W; 64], n0: W) {
@@ -684,18 +721,32 @@ pub(crate) fn mont_sqr_64<W: Word>(out: &mut [W; 64], a: &[W; 64], n: &[W; 64], 
         };
         sqr32(tb, half);
     }
-    let mut p = [W::default(); 64];
-    mul_add_blocks(&mut p, &a[..32], &a[32..]);
-    // t += 2 p B
+    // d = |lo - hi|, then d^2.
+    let (lo, hi) = a.split_at(32);
+    let mut d = [W::default(); 32];
+    let (x, y) = if cmp(lo, hi) == Ordering::Less {
+        (hi, lo)
+    } else {
+        (lo, hi)
+    };
+    d.copy_from_slice(x);
+    sub_assign(&mut d, y);
+    let mut dd = [W::default(); 64];
+    sqr32(&mut dd, &d);
+    // s = lo^2 + hi^2 - d^2 = 2 lo hi (65 words), then t += s B.
+    let mut s = [W::default(); 65];
     let mut carry = zero();
-    let mut bit = zero();
-    for (w, &q) in t[32..96].iter_mut().zip(&p) {
-        let d;
-        (d, bit) = q.shl1(bit);
-        (*w, carry) = W::adc(*w, d, carry);
+    for (i, w) in s.iter_mut().take(64).enumerate() {
+        (*w, carry) = W::adc(t[i], t[64 + i], carry);
     }
-    add_word(&mut t[96..], carry);
-    add_word(&mut t[96..], bit);
+    s[64] = carry;
+    let borrow = sub_assign(&mut s[..64], &dd);
+    s[64] = sub_word(s[64], borrow);
+    let mut carry = zero();
+    for (w, &q) in t[32..97].iter_mut().zip(&s) {
+        (*w, carry) = W::adc(*w, q, carry);
+    }
+    add_word(&mut t[97..], carry);
     // Reduction.
     let Some(n_lo) = part::<W, BLK>(n, 0) else {
         return;
@@ -711,4 +762,59 @@ pub(crate) fn mont_sqr_64<W: Word>(out: &mut [W; 64], a: &[W; 64], n: &[W; 64], 
     }
     out.copy_from_slice(&t[64..128]);
     final_sub(&mut out[..], t[128], &n[..]);
+}
+
+/// [`mont_sqr`] for `L = k BLK` limbs, `k >= 2`, from straight-line blocks (`B = 2^(w BLK)`):
+/// the cross products `a_i a_j B^(i+j)`, `i < j`, by [`mul_blk`], doubled, plus the squares
+/// `a_i^2 B^(2i)` by [`sqr_blk`], then the Montgomery reduction `BLK` words at a time as in
+/// [`mont_sqr_64`]. Leaves `out` alone for other lengths.
+#[cfg(any(test, target_pointer_width = "64"))]
+pub(crate) fn mont_sqr_blocks<W: Word>(out: &mut [W], a: &[W], n: &[W], n0: W) {
+    let l = n.len();
+    if l < 2 * BLK || !l.is_multiple_of(BLK) || l > MAX_LIMBS || a.len() != l || out.len() != l
+    {
+        return;
+    }
+    // The cross products, a word to spare for the doubling's carry.
+    let mut p = [W::default(); 2 * MAX_LIMBS];
+    let p = &mut p[..2 * l];
+    for i in (0..l - BLK).step_by(BLK) {
+        let (Some(ai), Some(rest)) = (a.get(i..i + BLK), a.get(i + BLK..)) else {
+            return;
+        };
+        mul_add_blocks(&mut p[2 * i + BLK..], ai, rest);
+    }
+    // The squares.
+    let mut t = [W::default(); 2 * MAX_LIMBS + 1];
+    let t = &mut t[..2 * l + 1];
+    for i in (0..l).step_by(BLK) {
+        let (Some(tb), Some(ai)) = (part_mut::<W, { 2 * BLK }>(t, 2 * i), part::<W, BLK>(a, i))
+        else {
+            return;
+        };
+        sqr_blk(tb, ai);
+    }
+    // t += 2 p
+    let mut carry = zero();
+    let mut bit = zero();
+    for (w, &q) in t.iter_mut().zip(p.iter()) {
+        let d;
+        (d, bit) = q.shl1(bit);
+        (*w, carry) = W::adc(*w, d, carry);
+    }
+    // Reduction.
+    let Some(n_lo) = part::<W, BLK>(n, 0) else {
+        return;
+    };
+    let mut m = [W::default(); BLK];
+    for o in (0..l).step_by(BLK) {
+        let Some(tb) = part_mut::<W, { 2 * BLK }>(t, o) else {
+            return;
+        };
+        let c = redc_blk(tb, &mut m, n_lo, n0);
+        add_word(&mut t[o + 2 * BLK..], c);
+        mul_add_blocks(&mut t[o + BLK..], &m, &n[BLK..]);
+    }
+    out.copy_from_slice(&t[l..2 * l]);
+    final_sub(out, t[2 * l], n);
 }
