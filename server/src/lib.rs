@@ -89,7 +89,11 @@ async fn me(Authenticated(verified): Authenticated) -> Response {
         "scopes": verified.scopes(),
         "claims": claims,
     });
-    ([(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+        .into_response()
 }
 
 async fn healthz() -> &'static str {
