@@ -24,6 +24,7 @@ read -r -a NATIVE <<<"$native"
 CFLAGS=(-std=c99 -Wall -Wextra -Wpedantic -Werror -O2 -Iinclude)
 gcc "${CFLAGS[@]}" ffi/bench/bench_validate.c "$lib/libcryptr_guard.a" "${NATIVE[@]}" \
   -o "$work/bench_c_static"
+ln -sfn libcryptr_guard.so "$lib/libcryptr_guard.so.0"  # the SONAME the program asks for
 gcc "${CFLAGS[@]}" ffi/bench/bench_validate.c -L"$lib" -lcryptr_guard -Wl,-rpath,"$lib" \
   -o "$work/bench_c_shared"
 

@@ -5,8 +5,10 @@
 # 127.0.0.1, ffi/tests/c/issuer.py) linked against the static and the shared library, each run
 # plain, under ASan+UBSan and under valgrind memcheck, the C conformance runner over every vector
 # compared with the expectations (and with the core runner), and the example CLI built through
-# pkg-config (shared and static, with the Makefile and with the README's command lines) and run.
-# Idempotent; installs what it needs (gcc, valgrind, pkg-config, python3).
+# pkg-config (shared and static, with the Makefile and with the README's command lines) and run;
+# the installed layout (SONAME, links, stripped files, exported symbols) and the example built
+# through the CMake package (shared and static) and run.
+# Idempotent; installs what it needs (gcc, valgrind, pkg-config, python3, make, cmake).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -20,6 +22,7 @@ command -v valgrind >/dev/null 2>&1 || missing+=(valgrind)
 command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
 command -v python3 >/dev/null 2>&1 || missing+=(python3)
 command -v make >/dev/null 2>&1 || missing+=(make)
+command -v cmake >/dev/null 2>&1 || missing+=(cmake)
 if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq "${missing[@]}" >/dev/null
@@ -59,6 +62,11 @@ native=$(cargo rustc -q --release -p cryptr-guard-ffi --crate-type staticlib -- 
 echo "native-static-libs: $native"
 read -r -a NATIVE <<<"$native"
 test -f "$lib/libcryptr_guard.a" && test -f "$lib/libcryptr_guard.so"
+# The library's SONAME (ffi/build.rs) is what a program linked against it asks the loader for:
+# give the build tree that name too, as an installed prefix has it.
+soname=$(readelf -d "$lib/libcryptr_guard.so" | sed -n 's/.*(SONAME).*\[\(.*\)\]$/\1/p')
+step "built libcryptr_guard.so has SONAME libcryptr_guard.so.0" test "$soname" = libcryptr_guard.so.0
+ln -sfn libcryptr_guard.so "$lib/libcryptr_guard.so.0"
 
 echo "== ffi: C tests"
 python3 ffi/tests/c/gen_fixtures.py tests/vectors "$build"
@@ -174,11 +182,55 @@ readme_links() {
       $(pkg-config --variable=native_static_libs cryptr_guard) -o "$build/readme_bstatic" &&
     ! ldd "$build/readme_static" | grep -q libcryptr_guard &&
     ! ldd "$build/readme_bstatic" | grep -q libcryptr_guard &&
-    env -u LD_LIBRARY_PATH ldd "$build/readme_shared" | grep -q "$prefix/lib/libcryptr_guard.so" &&
+    env -u LD_LIBRARY_PATH ldd "$build/readme_shared" | grep "$prefix/lib/libcryptr_guard.so" >/dev/null &&
     (unset LD_LIBRARY_PATH && example "$build/readme_shared") &&
     example "$build/readme_static" && example "$build/readme_bstatic"
 }
 step "README link lines (shared with rpath, static two ways)" readme_links
+
+echo "== ffi: installed layout (SONAME, links, stripped) and the CMake package"
+# (`grep >/dev/null`, not `grep -q`, after a pipe: under pipefail, a grep that stops reading
+# early can fail the pipeline with the writer's SIGPIPE.)
+version=$(pkg-config --modversion cryptr_guard)
+installed_layout() {
+  local l="$prefix/lib" exported
+  [ -f "$l/libcryptr_guard.so.$version" ] && [ ! -L "$l/libcryptr_guard.so.$version" ] &&
+    [ "$(readlink "$l/libcryptr_guard.so.0")" = "libcryptr_guard.so.$version" ] &&
+    [ "$(readlink "$l/libcryptr_guard.so")" = libcryptr_guard.so.0 ] &&
+    [ -f "$l/libcryptr_guard.a" ] && [ -f "$prefix/include/cryptr_guard.h" ] &&
+    [ -f "$l/cmake/cryptr_guard/cryptr_guardConfig.cmake" ] &&
+    [ -f "$l/cmake/cryptr_guard/cryptr_guardConfigVersion.cmake" ] || return 1
+  readelf -d "$l/libcryptr_guard.so.$version" | grep -F '(SONAME)' | tee /dev/stderr |
+    grep -F '[libcryptr_guard.so.0]' >/dev/null || return 1
+  # Stripped: no debug sections in either library, no symbol table in the .so; every function
+  # of the header still exported.
+  ! readelf -S "$l/libcryptr_guard.so.$version" "$l/libcryptr_guard.a" | grep ' \.debug_' >/dev/null &&
+    ! readelf -S "$l/libcryptr_guard.so.$version" | grep ' \.symtab' >/dev/null || return 1
+  exported=$(nm -D --defined-only "$l/libcryptr_guard.so.$version" | awk '$2 == "T" {print $3}' | sort -u)
+  diff <(grep -o 'cg_[a-z0-9_]*(' "$prefix/include/cryptr_guard.h" | tr -d '(' | sort -u) \
+    <(echo "$exported") || return 1
+  echo "sizes (bytes): built .a $(stat -c %s "$lib/libcryptr_guard.a"), .so $(stat -c %s "$lib/libcryptr_guard.so"); installed .a $(stat -c %s "$l/libcryptr_guard.a"), .so $(stat -c %s "$l/libcryptr_guard.so.$version")"
+}
+step "installed layout: .so.$version, .so.0 and .so links, SONAME, stripped, exports" installed_layout
+step "shared example asks for libcryptr_guard.so.0" \
+  bash -c "readelf -d '$build/readme_shared' | grep -F '(NEEDED)' | grep -F '[libcryptr_guard.so.0]' >/dev/null"
+cmake_example() {
+  # cmake_example shared|static: examples/c through find_package(cryptr_guard), then run.
+  local kind=$1 dir="$build/cmake-$1" static=OFF
+  [ "$kind" = static ] && static=ON
+  cmake -S examples/c -B "$dir" -DCMAKE_PREFIX_PATH="$prefix" -DCG_STATIC="$static" >/dev/null &&
+    cmake --build "$dir" >/dev/null || return 1
+  if [ "$kind" = static ]; then
+    ! ldd "$dir/cg_validate" | grep libcryptr_guard >/dev/null || return 1
+  else
+    readelf -d "$dir/cg_validate" | grep -F '(NEEDED)' | grep -F '[libcryptr_guard.so.0]' >/dev/null &&
+      env -u LD_LIBRARY_PATH ldd "$dir/cg_validate" | grep "$prefix/lib/libcryptr_guard.so.0" >/dev/null ||
+      return 1
+  fi
+  (unset LD_LIBRARY_PATH && example "$dir/cg_validate")
+}
+step "CMake package: cryptr_guard::shared" cmake_example shared
+step "CMake package: cryptr_guard::static" cmake_example static
 
 echo "ffi: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

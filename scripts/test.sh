@@ -71,6 +71,7 @@ step "Python wheel without Rust (Flask, FastAPI, Django examples)" run_if_presen
 step "differential vs PyJWT and cryptography" run_if_present scripts/test-differential.sh
 step "server" run_if_present scripts/test-server.sh
 step "cross-host table (Flask, FastAPI, DRF, server)" run_if_present scripts/test-cross-host.sh
+step "server deployment files" run_if_present scripts/test-deploy.sh
 step "four-runner conformance" run_if_present scripts/conformance-all.sh
 step "fuzz (short run)" run_if_present scripts/test-fuzz.sh
 step "supply chain" run_if_present scripts/test-supply-chain.sh
