@@ -68,6 +68,7 @@ step "C library" run_if_present scripts/test-ffi.sh
 step "Python module + Flask" run_if_present scripts/test-python.sh
 step "differential vs PyJWT and cryptography" run_if_present scripts/test-differential.sh
 step "server" run_if_present scripts/test-server.sh
+step "load and faults, both hosts (short)" run_if_present scripts/test-faults.sh
 step "four-runner conformance" run_if_present scripts/conformance-all.sh
 step "fuzz (short run)" run_if_present scripts/test-fuzz.sh
 step "supply chain" run_if_present scripts/test-supply-chain.sh
