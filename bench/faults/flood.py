@@ -286,6 +286,27 @@ def flood(args: argparse.Namespace, issuer: Issuer, token: str, work: str, name:
     return out
 
 
+def memory_rounds(args: argparse.Namespace, issuer: Issuer, work: str, rounds: int) -> list[str]:
+    """The server's RSS over `rounds` large floods in a row (held and reopening, alternately)."""
+    server = Server(args, issuer, [], None, os.path.join(work, "memory.log"))
+    out = [f"memory: {rounds} floods in a row on one server (default limits), RSS at start {server.rss_mb():.1f} MB"]
+    try:
+        for r in range(rounds):
+            reopen = r % 2 == 1
+            count = args.large // 2 if reopen else args.large
+            floods = [Flood(server.port, count, args.load_cpu, reopen) for _ in range(2)]
+            time.sleep(args.settle)
+            during = server.rss_mb()
+            for f in floods:
+                f.stop()
+            time.sleep(3)
+            out.append(f"  flood {r + 1}: 2 x {count} {'reopening' if reopen else 'held'}: RSS {during:.1f} MB under it, "
+                       f"{server.rss_mb():.1f} MB 3 s after")  # fmt: skip
+    finally:
+        server.stop()
+    return out
+
+
 def main() -> int:
     if sys.argv[1:2] == ["--flooder"]:
         flooder(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4] == "1")
@@ -300,6 +321,7 @@ def main() -> int:
     p.add_argument("--settle", type=float, default=5.0, help="seconds for a flood to build up")
     p.add_argument("--max-p99", type=float, default=1.0, help="p99 of valid requests under flood, at most (s)")
     p.add_argument("--large", type=int, default=10000, help="connections per flooder in the large flood")
+    p.add_argument("--memory-rounds", type=int, default=0, help="only: the RSS over this many large floods in a row")
     args = p.parse_args()
     work = tempfile.mkdtemp(prefix="cg-flood-")
     rng = __import__("random").SystemRandom()
@@ -311,7 +333,9 @@ def main() -> int:
                                                   "exp": int(time.time()) + 3600}, key)  # fmt: skip
     report = [f"== cryptr-guard serve: connection timeouts and floods ({'short' if args.short else 'full'}) =="]
     try:
-        if args.short:
+        if args.memory_rounds:
+            report += memory_rounds(args, issuer, work, args.memory_rounds)
+        elif args.short:
             args.lifetime_limit = 10.0
             args.requests = min(args.requests, 50)
             report.append("connection lifetimes (--header-timeout 2 --keep-alive-timeout 3):")
