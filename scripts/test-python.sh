@@ -22,7 +22,7 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/pip install -q --disable-pip-version-check \
   "maturin>=1.9.4,<2" "pytest>=8" "flask>=3,<4" "flask-cors>=4" "python-dotenv>=1" \
-  "cryptography>=42" "pyjwt>=2.8" "mypy>=1.10" \
+  "cryptography>=42" "pyjwt>=2.8" "mypy>=1.10" "gunicorn>=22" \
   "fastapi>=0.100" "uvicorn>=0.20" "httpx>=0.27" "django>=4.2" "djangorestframework>=3.14" \
   "django-stubs>=5" "djangorestframework-stubs>=3.14"
 

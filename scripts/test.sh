@@ -72,6 +72,7 @@ step "differential vs PyJWT and cryptography" run_if_present scripts/test-differ
 step "server" run_if_present scripts/test-server.sh
 step "cross-host table (Flask, FastAPI, DRF, server)" run_if_present scripts/test-cross-host.sh
 step "server deployment files" run_if_present scripts/test-deploy.sh
+step "load and faults, both hosts (short)" run_if_present scripts/test-faults.sh
 step "four-runner conformance" run_if_present scripts/conformance-all.sh
 step "fuzz (short run)" run_if_present scripts/test-fuzz.sh
 step "supply chain" run_if_present scripts/test-supply-chain.sh

@@ -1,12 +1,15 @@
 #!/usr/bin/env python3
-"""Load and faults on `cryptr-guard serve` (see bench/faults/README.md). Not a test.
+"""Load and faults on `cryptr-guard serve` and on the Flask example under gunicorn (see
+bench/faults/README.md). Not a test.
 
 One process plays the token issuer (its JWKS on 127.0.0.1, test-only private keys in memory,
-tokens minted here) and directs the run: it starts `cryptr-guard serve` pinned to one CPU and wrk
-pinned to another, moves the issuer through its phases (down at start, steady, key rotation,
-connection refused, one fault per fetch, back), watches the server's /metrics, and reports the
-requests served, the wrong answers, the 5xx and the JWKS fetches against the policy's bound.
-Standard library only.
+tokens minted here) and directs the run: it starts the host (`cryptr-guard serve`, or gunicorn
+with the example's gunicorn.conf.py) pinned to one CPU and wrk pinned to another, moves the issuer
+through its phases, and reports the requests served, the wrong answers, the 5xx (each must be a
+documented 503: JSON body, Retry-After) and the JWKS fetches of each host process against the
+policy. Scenarios: `full` (down at start, steady, key rotation, HTTP 500, one fault per fetch,
+back; about 90 s) and `short` (down at start, a dripping issuer, a set without usable keys, then
+recovery; about 20 s). Standard library only.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ import urllib.request
 from typing import Any, Callable
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+EXAMPLE = os.path.normpath(os.path.join(HERE, "..", "..", "python", "examples", "flask_app"))
 AUDIENCE = "http://localhost:8081"
 CACHE_CONTROL = "public, max-age=5"  # the policy clamps it to its 60 s floor
 
@@ -125,7 +129,10 @@ def jwt(header: dict[str, Any], claims: dict[str, Any], signer: RsaKey | None) -
 
 # One-shot answers (each consumed by one JWKS request, in order) after the outage.
 FAULTS = ["invalid_json", "html", "oversized", "no_usable_key"]
-FAILING = {"http_500", "invalid_json", "html", "oversized"}  # refused by the server: failed fetch
+# Answers the host counts as a failed fetch (backoff): a valid set without a usable key too (it
+# is installed, but not ready, and fetched again on the backoff schedule).
+FAILING = {"http_500", "invalid_json", "html", "oversized", "no_usable_key", "reset", "drip"}
+DRIP_INTERVAL = 0.1  # seconds between two bytes of a dripped answer
 
 
 class Issuer:
@@ -140,7 +147,9 @@ class Issuer:
         self.unusable: list[dict[str, Any]] = []
         self.fault: str | None = None
         self.queue: list[str] = []
-        self.log: list[tuple[float, str]] = []  # (time since t0, answer) for every JWKS request
+        # [time since t0, answer, host pid, seconds until the answer ended] for every JWKS request
+        self.log: list[list[Any]] = []
+        self.owner: Callable[[int], int] = lambda port: 0  # the host process of a client port
         self.httpd: http.server.ThreadingHTTPServer | None = None
         self.thread: threading.Thread | None = None
 
@@ -178,17 +187,34 @@ class Issuer:
 
     def answers(self) -> list[str]:
         with self.lock:
-            return [answer for _, answer in self.log]
+            return [entry[1] for entry in self.log]
 
     def serve(self, h: http.server.BaseHTTPRequestHandler) -> None:
+        pid = self.owner(h.client_address[1])
+        started = time.time()
         with self.lock:
             answer = self.queue.pop(0) if self.queue else (self.fault or "good")
             keys = [k.jwk() for k in self.keys]
             # No usable key: an EC key, an RSA key under 2048 bits, the current key marked "enc".
             unusable = self.unusable + [k.jwk(use="enc") for k in self.keys]
-            self.log.append((time.time() - self.t0, answer))
+            entry = [started - self.t0, answer, pid, 0.0]
+            self.log.append(entry)
         try:
-            if answer == "good":
+            if answer == "reset":
+                h.close_connection = True
+                h.connection.shutdown(socket.SHUT_RDWR)  # accepted, then closed without an answer
+            elif answer == "drip":
+                body = json.dumps({"keys": keys}).encode()
+                h.send_response(200)
+                h.send_header("Content-Type", "application/json")
+                h.send_header("Content-Length", str(len(body)))
+                h.end_headers()
+                h.wfile.flush()
+                for i in range(len(body)):
+                    h.wfile.write(body[i : i + 1])
+                    h.wfile.flush()
+                    time.sleep(DRIP_INTERVAL)
+            elif answer == "good":
                 self.send(h, 200, "application/json", json.dumps({"keys": keys}).encode())
             elif answer == "no_usable_key":
                 body = json.dumps({"keys": unusable}).encode()
@@ -211,8 +237,9 @@ class Issuer:
                 for _ in range(32):
                     h.wfile.write(chunk)
                 h.wfile.write(b'"}')
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the server gave up on an oversized body
+        except (BrokenPipeError, ConnectionResetError, OSError):
+            pass  # the server gave up on an oversized or dripped body
+        entry[3] = time.time() - started
 
     @staticmethod
     def send(h: http.server.BaseHTTPRequestHandler, status: int, ctype: str, body: bytes) -> None:
@@ -235,9 +262,10 @@ def free_port() -> int:
         return port
 
 
-def http_get(url: str, timeout: float = 2.0) -> tuple[int, str]:
+def http_get(url: str, timeout: float = 2.0, token: str | None = None) -> tuple[int, str]:
+    headers = {"Authorization": "Bearer " + token} if token else {}
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as r:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=timeout) as r:
             return r.status, r.read().decode()
     except urllib.error.HTTPError as e:
         return e.code, e.read().decode()
@@ -276,7 +304,7 @@ class Watcher:
         if status != 200:
             return
         now = parse_metrics(text)
-        for result in ("network", "timeout"):
+        for result in ("network",):  # a fetch that connected reached the issuer, which logged it
             key = ("cryptr_guard_jwks_fetches_total", result)
             for _ in range(int(now.get(key, 0) - self.last.get(key, 0))):
                 self.unseen.append((time.time() - self.t0, result))
@@ -334,6 +362,190 @@ class Timeout(Exception):
     pass
 
 
+class Timeout(Exception):
+    pass
+
+
+# --- The hosts ----------------------------------------------------------------------------------
+
+
+def socket_owner(port: int, peer_port: int, pids: list[int]) -> int:
+    """The process among `pids` holding the TCP socket 127.0.0.1:`port` -> :`peer_port` (Linux
+    /proc), or 0."""
+    inode = ""
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(table) as f:
+                lines = f.read().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if (int(fields[1].rsplit(":", 1)[1], 16) == port
+                    and int(fields[2].rsplit(":", 1)[1], 16) == peer_port):  # fmt: skip
+                inode = fields[9]
+                break
+        if inode:
+            break
+    if not inode or inode == "0":
+        return 0
+    target = f"socket:[{inode}]"
+    for pid in pids:
+        try:
+            fds = os.listdir(f"/proc/{pid}/fd")
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                if os.readlink(f"/proc/{pid}/fd/{fd}") == target:
+                    return pid
+            except OSError:
+                pass
+    return 0
+
+
+def children(pid: int) -> list[int]:
+    out = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
+                        out.append(int(entry))
+            except (OSError, ValueError, IndexError):
+                pass
+    return sorted(out)
+
+
+class ServeHost:
+    """`cryptr-guard serve`: one process, /auth with X-Auth-Key-Id, /readyz, /metrics."""
+
+    label = "cryptr-guard serve"
+    path, kid_header, ordered = "/auth", True, True
+
+    def __init__(self, args: argparse.Namespace, issuer: Issuer, port: int, work: str):
+        self.base = f"http://127.0.0.1:{port}"
+        self.log_path = os.path.join(work, "server.log")
+        self.cmd = [
+            "taskset", "-c", args.server_cpu, args.bin, "--log-format", "json", "serve",
+            "--allow-http", "--bind", f"127.0.0.1:{port}", "--issuer", issuer.issuer(),
+            "--audience", AUDIENCE, "--jwks-url", issuer.url(), "--workers", "1",
+        ]  # fmt: skip
+        if args.jwks_timeout:
+            self.cmd += ["--jwks-timeout", str(args.jwks_timeout)]
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        env = dict(os.environ, RUST_LOG="warn,cryptr_guard_server::jwks=info")
+        self.err = open(self.log_path, "w")
+        self.proc = subprocess.Popen(self.cmd, env=env, stdout=subprocess.DEVNULL, stderr=self.err)
+
+    def started(self) -> bool:
+        return http_get(self.base + "/healthz")[0] == 200
+
+    def ready(self, token: str) -> bool:
+        return http_get(self.base + "/readyz")[0] == 200
+
+    def master(self) -> int | None:
+        return None
+
+    def pids(self) -> list[int]:
+        return [self.proc.pid] if self.proc else []
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+            self.err.close()
+
+    def reasons(self) -> dict[str, int]:
+        """Fetch reasons in the server's JSON log."""
+        reasons: dict[str, int] = {}
+        with open(self.log_path, errors="replace") as f:
+            for line in f:
+                try:
+                    fields = json.loads(line).get("fields", {})
+                except ValueError:
+                    continue
+                if fields.get("message") in ("JWKS fetched", "JWKS fetch failed"):
+                    reasons[fields.get("reason", "?")] = reasons.get(fields.get("reason", "?"), 0) + 1
+        return reasons
+
+
+class FlaskHost:
+    """The Flask example under gunicorn with its gunicorn.conf.py (preloaded app, sync workers):
+    a master and workers, each worker with its own key-set cache; /api/v1/courses."""
+
+    label = "Flask example under gunicorn"
+    path, kid_header, ordered = "/api/v1/courses", False, False
+
+    def __init__(self, args: argparse.Namespace, issuer: Issuer, port: int, work: str):
+        self.args = args
+        self.base = f"http://127.0.0.1:{port}"
+        self.log_path = os.path.join(work, "gunicorn.log")
+        self.cmd = [
+            "taskset", "-c", args.server_cpu, args.python, "-m", "gunicorn",
+            "-c", os.path.join(EXAMPLE, "gunicorn.conf.py"), "--chdir", EXAMPLE,
+            "-b", f"127.0.0.1:{port}", "-w", str(args.workers), "--log-level", "info", "server:app",
+        ]  # fmt: skip
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("CRYPTR_")}
+        self.env.update(
+            CRYPTR_BASE_URL=issuer.issuer().rsplit("/t/", 1)[0],
+            CRYPTR_TENANT_DOMAIN="faults",
+            CRYPTR_AUDIENCE=AUDIENCE,
+            CRYPTR_ALLOW_HTTP="true",
+        )
+        if args.jwks_timeout:
+            self.env["CRYPTR_JWKS_TIMEOUT"] = str(args.jwks_timeout)
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.err = open(self.log_path, "w")
+        self.proc = subprocess.Popen(self.cmd, env=self.env, stdout=self.err, stderr=subprocess.STDOUT)
+
+    def started(self) -> bool:
+        return (len(self.pids()) > self.args.workers
+                and http_get(self.base + "/api/v1/public")[0] == 200)  # fmt: skip
+
+    def ready(self, token: str) -> bool:
+        return all(http_get(self.base + self.path, token=token)[0] == 200 for _ in range(2 * self.args.workers))
+
+    def master(self) -> int | None:
+        return self.proc.pid if self.proc else None
+
+    def pids(self) -> list[int]:
+        return [self.proc.pid] + children(self.proc.pid) if self.proc else []
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+            self.err.close()
+
+    def reasons(self) -> dict[str, int]:
+        return {}
+
+
+Host = ServeHost | FlaskHost
+
+
+# --- The run ------------------------------------------------------------------------------------
+
+TOLERANCE = 2.0  # a whole-second clock, and the server's refresher ticks every second
+
+
+def backoff(failures: int) -> int:
+    return min(BACKOFF_INITIAL * 2 ** (failures - 1), BACKOFF_MAX) if failures else 0
+
+
 class Run:
     def __init__(self, args: argparse.Namespace):
         self.args = args
@@ -342,7 +554,8 @@ class Run:
         self.deadline = self.t0 + args.seconds
         self.phases: list[tuple[str, float, float]] = []
         self.events: list[tuple[float, str]] = []
-        self.notes: list[str] = []
+        self.runs: dict[str, dict[str, Any]] = {}
+        self.fixed: float | None = None  # when the issuer served a good set again (short)
 
     def now(self) -> float:
         return time.time() - self.t0
@@ -406,73 +619,108 @@ class Run:
         if storm:
             tail = jwt(rs("x"), claims("user-0"), forger).split(".", 1)[1]
             rows.append(("unknown_kid", "-", "unknown_key", 12, "." + tail))
+        host = self.host
         path = os.path.join(self.work, f"tokens-{name}.tsv")
         with open(path, "w") as f:
+            f.write(f"target\t{host.path}\t{int(host.kid_header)}\t{int(host.ordered)}\n")
             f.write(f"epochs\t{epochs}\n")
             for row in rows:
                 f.write("entry\t" + "\t".join(str(x) for x in row) + "\n")
         return path
 
-    def main(self) -> int:
+    def setup(self, names: list[str], small: bool) -> dict[str, RsaKey]:
         args = self.args
         rng = random.SystemRandom()
         t = time.time()
-        key_a, key_b, key_c, forger = (RsaKey(k, 2048, rng) for k in ("key-a", "key-b", "key-c", "forger"))
-        small = RsaKey("small-1024", 1024, rng)
-        print(f"faults: four 2048-bit and one 1024-bit test keys in {time.time() - t:.1f} s", flush=True)
-        jport, sport = free_port(), free_port()
+        keys = {name: RsaKey(name, 2048, rng) for name in names}
+        extra = RsaKey("small-1024", 1024, rng) if small else None
+        print(f"faults: {len(keys)} test keys in {time.time() - t:.1f} s", flush=True)
+        self.jport, sport = free_port(), free_port()
         self.t0 = time.time()
         self.deadline = self.t0 + args.seconds
-        self.issuer = issuer = Issuer(jport, self.t0)
-        issuer.unusable = [
-            {"kty": "EC", "kid": "ec-1", "crv": "P-256", "x": b64u(b"\x01" * 32), "y": b64u(b"\x02" * 32)},
-            small.jwk(),
-        ]  # fmt: skip
-        base = f"http://127.0.0.1:{sport}"
-        server_log = os.path.join(self.work, "server.log")
-        env = dict(os.environ, RUST_LOG="warn,cryptr_guard_server::jwks=info")
-        server_cmd = [
-            "taskset", "-c", args.server_cpu, args.bin, "--log-format", "json", "serve",
-            "--allow-http", "--bind", f"127.0.0.1:{sport}", "--issuer", issuer.issuer(),
-            "--audience", AUDIENCE, "--jwks-url", issuer.url(), "--workers", "1",
-        ]  # fmt: skip
-        server = None
-        self.runs: dict[str, dict[str, Any]] = {}
-        watcher = Watcher(base + "/metrics", self.t0)
-        final_metrics: dict[tuple[str, str], float] = {}
+        self.issuer = issuer = Issuer(self.jport, self.t0)
+        issuer.unusable = [{"kty": "EC", "kid": "ec-1", "crv": "P-256", "x": b64u(b"\x01" * 32),
+                            "y": b64u(b"\x02" * 32)}]  # fmt: skip
+        if extra is not None:
+            issuer.unusable.append(extra.jwk())
+        self.host: Host = (ServeHost if args.host == "serve" else FlaskHost)(args, issuer, sport, self.work)
+        issuer.owner = lambda port: socket_owner(port, self.jport, self.host.pids())
+        self.watcher = Watcher(self.host.base + "/metrics", self.t0) if args.host == "serve" else None
+        return keys
+
+    def load(self, wrk: Wrk | None, name: str, epochs: str, cur: RsaKey, prev: RsaKey | None,
+             forger: RsaKey, storm: bool) -> Wrk:  # fmt: skip
+        tokens = self.tokens_file(name, epochs, cur, prev, forger, storm)
+        if wrk is not None:
+            self.runs[wrk.name] = wrk.finish()
+        w = Wrk(self.args, self.host.base, tokens, os.path.join(self.work, f"wrk-{name}.log"))
+        w.name, w.epochs = name, epochs.split("|")
+        return w
+
+    def start_host(self, down: bool) -> None:
+        """Starts the host with the issuer down: the server finds nothing listening (connection
+        refused); gunicorn's master and workers get an accepted, then closed, connection (the
+        issuer then sees, and attributes, every attempt)."""
+        if self.args.host == "flask":
+            self.issuer.fault = "reset" if down else None
+            self.issuer.up()
+        self.host.start()
+        if self.watcher is not None:
+            self.watcher.thread.start()
+        self.wait_until("host listening", self.host.started, 30)
+
+    def issuer_up(self) -> None:
+        if self.args.host == "flask":
+            self.issuer.fault = None
+        else:
+            self.issuer.up()
+
+    def finish(self, wrk: Wrk | None) -> dict[tuple[str, str], float]:
+        if wrk is not None:
+            self.runs[wrk.name] = wrk.finish()
+        metrics: dict[tuple[str, str], float] = {}
+        if self.watcher is not None:
+            self.watcher.stop.set()
+            self.watcher.poll()
+            status, text = http_get(self.host.base + "/metrics")
+            if status == 200:
+                metrics = parse_metrics(text)
+        self.pids_seen = self.host.pids()
+        self.host.stop()
+        self.issuer.down()
+        return metrics
+
+    def main(self) -> int:
+        return self.main_full() if self.args.scenario == "full" else self.main_short()
+
+    def main_full(self) -> int:
+        args = self.args
+        keys = self.setup(["key-a", "key-b", "key-c", "forger"], small=True)
+        key_a, key_b, key_c, forger = keys["key-a"], keys["key-b"], keys["key-c"], keys["forger"]
+        issuer = self.issuer
         complete = False
         wrk = None
-
-        def load(name: str, epochs: str, cur: RsaKey, prev: RsaKey | None, storm: bool) -> Wrk:
-            tokens = self.tokens_file(name, epochs, cur, prev, forger, storm)
-            if wrk is not None:
-                self.runs[wrk.name] = wrk.finish()
-            w = Wrk(args, base, tokens, os.path.join(self.work, f"wrk-{name}.log"))
-            w.name, w.epochs = name, epochs.split("|")
-            return w
 
         def fetches_after(n: int) -> bool:
             return len(issuer.answers()) > n
 
         try:
-            # Cold start: the issuer is down (connection refused), nothing is cached: 503
-            # jwks_unavailable is the only right answer for a token (header errors are decided
-            # before any key set is used).
+            # Cold start: the issuer is down, nothing is cached: 503 jwks_unavailable is the only
+            # right answer for a token (header errors are decided before any key set is used).
             phase = self.now()
-            self.event(f"issuer down; starting cryptr-guard serve on {base} (CPU {args.server_cpu})")
-            server_err = open(server_log, "w")
-            server = subprocess.Popen(server_cmd, env=env, stdout=subprocess.DEVNULL, stderr=server_err)
-            watcher.thread.start()
-            self.wait_until("server listening", lambda: http_get(base + "/healthz")[0] == 200, 15)
+            self.event(f"issuer down; starting {self.host.label} on {self.host.base} (CPU {args.server_cpu})")
             issuer.keys = [key_a]
-            wrk = load("1-key-a", "NONE|key-a|key-b", key_a, None, storm=False)
+            self.start_host(down=True)
+            wrk = self.load(wrk, "1-key-a", "NONE|key-a|key-b", key_a, None, forger, storm=False)
             self.event(f"wrk -t{args.connections} -c{args.connections} (CPU {args.load_cpu}): key-a tokens, no key set cached")
             self.sleep(1.5)
-            issuer.up()
+            self.issuer_up()
             self.event("issuer up, publishing key-a")
-            ready = self.wait_until("server ready", lambda: http_get(base + "/readyz")[0] == 200, 20)
-            self.event("server ready (key-a fetched)")
-            self.phases.append(("cold start: issuer refuses connections, no key set", phase, ready))
+            probe = jwt({"alg": "RS256", "kid": "key-a"}, {"iss": issuer.issuer(), "aud": AUDIENCE,
+                        "exp": int(time.time()) + 3600}, key_a)  # fmt: skip
+            ready = self.wait_until("host ready", lambda: self.host.ready(probe), 20)
+            self.event("host ready (key-a fetched)")
+            self.phases.append(("cold start: issuer down, no key set", phase, ready))
             self.sleep(args.steady)
             self.phases.append(("steady: key-a", ready, self.now()))
 
@@ -482,23 +730,23 @@ class Run:
             n = len(issuer.answers())
             issuer.keys = [key_b]
             self.event("rotation 1: the issuer publishes key-b only (key-a withdrawn)")
-            wrk = load("2-key-b", "key-a|key-b|-|key-c", key_b, key_a, storm=True)
+            wrk = self.load(wrk, "2-key-b", "key-a|key-b|-|key-c", key_b, key_a, forger, storm=True)
             picked = self.wait_until("key-b fetched", lambda: fetches_after(n), 40)
-            self.event(f"key-b fetched by the server, {picked - phase:.1f} s after the rotation")
+            self.event(f"key-b fetched by the host, {picked - phase:.1f} s after the rotation")
             self.sleep(phase + args.rotate - self.now())
             self.phases.append(("rotation 1: key-a -> key-b, unknown-kid storm starts", phase, self.now()))
 
-            # Down: HTTP 500 on every request until the server has tried once.
+            # Down: HTTP 500 on every request until the host has tried once.
             phase = self.now()
             n = len(issuer.answers())
             issuer.fault = "http_500"
             self.event("issuer down: HTTP 500")
             hit = self.wait_until("a fetch during the outage", lambda: fetches_after(n), 70)
-            self.event("the server's fetch got the 500")
+            self.event("the host's fetch got the 500")
             self.phases.append(("down: HTTP 500", phase, hit))
 
             # Back, but broken: one fault per fetch, then good again. Rotation 2 happens while the
-            # faults wait for the server's next fetch.
+            # faults wait for the host's next fetch.
             phase = self.now()
             n = len(issuer.answers())
             issuer.queue = list(FAULTS)
@@ -508,15 +756,15 @@ class Run:
             rotation2 = self.now()
             issuer.keys = [key_c]
             self.event("rotation 2: the issuer publishes key-c only (key-b withdrawn)")
-            wrk = load("3-key-c", "key-b|-|key-c", key_c, key_b, storm=True)
+            wrk = self.load(wrk, "3-key-c", "key-b|-|key-c", key_c, key_b, forger, storm=True)
             self.wait_until("faults fetched", lambda: not issuer.queue, 120)
             faults_end = self.now()
-            self.event("every fault fetched")
+            self.fixed = faults_end
+            self.event("every fault fetched (the last, a set without usable keys: 503 until refetched)")
             self.phases.append(("faults: " + ", ".join(FAULTS) + "; rotation 2 to key-c", phase, faults_end))
-            self.wait_until("recovery", lambda: issuer.answers()[-1] == "good"
-                            and len(issuer.answers()) > n + len(FAULTS), 60)  # fmt: skip
+            self.wait_until("recovery", lambda: self.all_recovered(), 60)
             back = self.now()
-            self.event(f"key-c fetched by the server, {back - faults_end:.1f} s after the last fault, "
+            self.event(f"key-c fetched by every host process, {back - faults_end:.1f} s after the last fault, "
                        f"{back - rotation2:.1f} s after rotation 2")  # fmt: skip
             self.sleep(args.back)
             self.phases.append(("back: key-c", faults_end, self.now()))
@@ -524,45 +772,119 @@ class Run:
         except Timeout as e:
             self.event(f"stopped before the scenario was complete: waiting for {e}")
         finally:
-            if wrk is not None:
-                self.runs[wrk.name] = wrk.finish()
-            watcher.stop.set()
-            watcher.poll()
-            status, text = http_get(base + "/metrics")
-            if status == 200:
-                final_metrics = parse_metrics(text)
-            if server is not None:
-                server.send_signal(signal.SIGTERM)
-                try:
-                    server.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    server.kill()
-                    server.wait()
-                server_err.close()
-            issuer.down()
-        end = self.now()
-        return self.report(self.runs, final_metrics, watcher, server_log, end, complete)
+            metrics = self.finish(wrk)
+        return self.report(metrics, self.now(), complete)
 
-    # --- report ---------------------------------------------------------------------------------
+    def main_short(self) -> int:
+        args = self.args
+        keys = self.setup(["key-a", "forger"], small=False)
+        key_a, forger = keys["key-a"], keys["forger"]
+        issuer = self.issuer
+        complete = False
+        wrk = None
+        deadline = args.jwks_timeout or 5
+        try:
+            phase = self.now()
+            self.event(f"issuer down; starting {self.host.label} on {self.host.base} (CPU {args.server_cpu})")
+            issuer.keys = [key_a]
+            self.start_host(down=True)
+            wrk = self.load(wrk, "short", "NONE|-|key-a", key_a, None, forger, storm=False)
+            self.event(f"wrk -t{args.connections} -c{args.connections} (CPU {args.load_cpu}): key-a tokens, no key set cached")
+            self.sleep(1.5)
+            self.phases.append(("cold start: issuer down", phase, self.now()))
 
-    def fetch_timeline(self, watcher: Watcher) -> list[tuple[float, str, bool]]:
-        fetches = [(t, a, a in ("good", "no_usable_key")) for t, a in self.issuer.log]
-        fetches += [(t, f"connection {r}" if r == "network" else r, False) for t, r in watcher.unseen]
-        return sorted(fetches)
+            phase = self.now()
+            issuer.fault = "drip"
+            if args.host == "serve":
+                issuer.up()
+            self.event(f"issuer drips its answer, one byte per {DRIP_INTERVAL} s (fetch deadline {deadline} s)")
+
+            def drip_cut() -> bool:
+                with issuer.lock:
+                    return any(e[1] == "drip" and e[3] > 0 for e in issuer.log)
+
+            self.wait_until("a dripped fetch cut at the deadline", drip_cut, 40)
+            self.event("a dripped fetch was cut by the host")
+            self.phases.append(("drip: every fetch cut at the deadline", phase, self.now()))
+
+            phase = self.now()
+            issuer.fault = "no_usable_key"
+            self.event("issuer serves a valid set without a usable key")
+            self.wait_until("a set without usable keys fetched", lambda: "no_usable_key" in issuer.answers(), 40)
+            self.event("the host fetched the set without usable keys (not ready: 503 with Retry-After)")
+            self.phases.append(("no usable key", phase, self.now()))
+
+            phase = self.now()
+            issuer.fault = None
+            self.fixed = phase
+            self.event("issuer fixed: key-a")
+            self.wait_until("recovery", lambda: self.all_recovered(), 60)
+            self.event(f"every host process holds key-a, {self.now() - phase:.1f} s after the fix")
+            self.sleep(args.steady)
+            self.phases.append(("recovery and steady", phase, self.now()))
+            complete = True
+        except Timeout as e:
+            self.event(f"stopped before the scenario was complete: waiting for {e}")
+        finally:
+            metrics = self.finish(wrk)
+        return self.report(metrics, self.now(), complete)
+
+    # --- fetches, per host process ------------------------------------------------------------
+
+    def fetches(self) -> list[tuple[float, str, int, float]]:
+        """Every fetch attempt: (time, answer, host pid, duration); connection-refused attempts
+        of the server from its metrics."""
+        with self.issuer.lock:
+            out = [(e[0], e[1], e[2], e[3]) for e in self.issuer.log]
+        if self.watcher is not None:
+            pid = self.host.pids()[0] if self.host.pids() else 0
+            out += [(t, "refused", pid, 0.0) for t, _ in self.watcher.unseen]
+        return sorted(out)
+
+    def timelines(self) -> dict[int, list[tuple[float, str]]]:
+        """Each fetching process's history of fetches. A gunicorn worker starts with its master's
+        state (the fetches before the fork) and adds its own."""
+        fetches = self.fetches()
+        master = self.host.master()
+        inherited = [(t, a) for t, a, p, _ in fetches if master is not None and p == master]
+        out: dict[int, list[tuple[float, str]]] = {}
+        for t, a, p, _ in fetches:
+            if p == master:
+                continue
+            out.setdefault(p, list(inherited)).append((t, a))
+        if master is not None and not out:
+            out[master] = inherited
+        return {p: sorted(v) for p, v in out.items()}
+
+    def all_recovered(self) -> bool:
+        """Every process that fetched has a good set as its last fetch, and the host answers."""
+        lines = self.timelines()
+        return bool(lines) and all(v and v[-1][1] == "good" for v in lines.values())
 
     @staticmethod
-    def compliance(fetches: list[tuple[float, str, bool]]) -> tuple[list[str], list[str]]:
-        """Checks each fetch against the policy, in whole seconds as the server's clock counts,
-        with 1 s of tolerance per interval (the refused attempts are timed by the 0.1 s poll).
-        A fetch is allowed when the backoff has lifted and either no good set is cached, or the
-        set is at least MIN_TTL old, or (an unknown-key refetch) the last one was at least
-        UNKNOWN_KEY_COOLDOWN ago. Returns each fetch's label and the violations."""
+    def compliance(fetches: list[tuple[float, str]], end: float) -> tuple[list[str], list[str], list[str]]:
+        """Checks one process's fetches against the policy, in whole seconds as its clock counts,
+        with 1 s of tolerance per interval. A fetch is allowed when the backoff has lifted and
+        either no good set is held (none yet, or one without a usable key), or the set is at
+        least MIN_TTL old, or (an unknown-key refetch) the last one was at least
+        UNKNOWN_KEY_COOLDOWN ago. After a set without a usable key the next fetch is due when
+        the backoff lifts: it must come within TOLERANCE of that. Returns each fetch's label, the
+        violations and the recoveries."""
         installed = None
         failures, last_failure, last_unknown = 0, 0.0, None
-        labels, violations = [], []
-        for t, answer, ok in fetches:
-            backoff = min(BACKOFF_INITIAL * 2 ** (failures - 1), BACKOFF_MAX) if failures else 0
-            if failures and t - last_failure < backoff - 1:
+        labels, violations, recoveries = [], [], []
+        due: tuple[float, float, int] | None = None  # (no-usable-key fetch, due at, streak)
+        for t, answer in fetches:
+            if due is not None:
+                late = t - due[1]
+                verdict = "within" if late <= TOLERANCE else "LATE"
+                recoveries.append(f"{due[0]:6.1f} s no usable key (streak {due[2]}, backoff {backoff(due[2])} s) "
+                                  f"-> {t:6.1f} s {answer}: after {t - due[0]:.1f} s, {verdict} the bound")  # fmt: skip
+                if late > TOLERANCE:
+                    violations.append(f"{t:.1f} s {answer}: refetch after a set without usable keys {late:.1f} s late")
+                due = None
+            wait = backoff(failures)
+            if failures and t - last_failure < wait - 1:
                 label = "VIOLATION: during backoff"
             elif installed is None:
                 label = "no key set"
@@ -576,11 +898,16 @@ class Run:
             if label.startswith("VIOLATION"):
                 violations.append(f"{t:.1f} s {answer}: {label}")
             labels.append(label)
-            if ok:
+            if answer == "good":
                 installed, failures = t, 0
             else:
                 failures, last_failure = failures + 1, t
-        return labels, violations
+                if answer == "no_usable_key":
+                    installed = None
+                    due = (t, t + backoff(failures), failures)
+        if due is not None and end - due[1] > TOLERANCE:
+            violations.append(f"{due[0]:.1f} s no usable key: no refetch by {due[1] + TOLERANCE:.1f} s")
+        return labels, violations, recoveries
 
     @staticmethod
     def streak_bound(seconds: float) -> int:
@@ -591,54 +918,56 @@ class Run:
             k += 1
         return k
 
-    def report(self, runs: dict[str, Any], metrics: dict[tuple[str, str], float], watcher: Watcher, server_log: str,
-               end: float, complete: bool) -> int:  # fmt: skip
+    # --- report ---------------------------------------------------------------------------------
+
+    def report(self, metrics: dict[tuple[str, str], float], end: float, complete: bool) -> int:
+        runs = self.runs
         served = sum(r.get("served", 0) for r in runs.values())
         wrong = sum(r.get("wrong", 0) for r in runs.values())
         fivexx = sum(r.get("fivexx", 0) for r in runs.values())
         fivexx_cached = sum(r.get("fivexx_cached", 0) for r in runs.values())
+        undocumented = sum(r.get("undocumented", 0) for r in runs.values())
         socket_errors = sum(r.get(f"errors_{n}", 0) for r in runs.values()
                             for n in ("connect", "read", "write", "timeout"))  # fmt: skip
         load_seconds = sum(r.get("duration_us", 0) for r in runs.values()) / 1e6
-        fetches = self.fetch_timeline(watcher)
-        labels, violations = self.compliance(fetches)
+        p99 = max((r.get("latency_p99_us", 0) for r in runs.values()), default=0) / 1e6
+        worst = max((r.get("latency_max_us", 0) for r in runs.values()), default=0) / 1e6
+        fetches = self.fetches()
+        lines = self.timelines()
+        master = self.host.master()
         server_fetches = {k[1]: int(v) for k, v in metrics.items() if k[0] == "cryptr_guard_jwks_fetches_total"}
         outcomes = {k[1]: int(v) for k, v in metrics.items() if k[0] == "cryptr_guard_requests_total"}
 
-        # The bound: successes that refresh an old set come at most once per MIN_TTL, unknown-kid
-        # refetches at most once per cooldown, and failures only while the issuer fails, within
-        # the backoff's reach for that window's length.
+        # The bound, per fetching process: successes that refresh an old set come at most once per
+        # MIN_TTL, unknown-kid refetches at most once per cooldown, and failures only while the
+        # issuer fails, within the backoff's reach for each window's length.
         duration = math.ceil(end)
         windows = []
-        cold = next((p for p in self.phases if p[0].startswith("cold")), None)
-        if cold:
-            up = next(t for t, e in self.events if e.startswith("issuer up"))
-            windows.append(("cold start (down)", cold[1], up))
+        first = self.phases[0] if self.phases else None
+        if first is not None:
+            windows.append(("issuer down or failing at start", first[1], self.fixed or first[2]) if
+                           self.args.scenario == "short" else ("cold start (down)", first[1], first[2]))  # fmt: skip
         down = next((p for p in self.phases if p[0].startswith("down")), None)
-        faults = next((p for p in self.phases if p[0].startswith("faults")), None)
         if down:
-            last_fault = max((t for t, a in self.issuer.log if a in FAILING), default=down[2])
-            windows.append(("outage + faults", down[1], last_fault if faults else end))
+            last_fault = max((t for t, a, _, _ in fetches if a in FAILING), default=down[2])
+            windows.append(("outage + faults", down[1], last_fault))
         bound_fresh = duration // MIN_TTL + 1
-        bound_unknown = duration // UNKNOWN_KEY_COOLDOWN + 1
+        bound_unknown = duration // UNKNOWN_KEY_COOLDOWN + 1 if self.args.scenario == "full" else 0
         bound_fail = sum(self.streak_bound(b - a) for _, a, b in windows)
-        bound = bound_fresh + bound_unknown + bound_fail
-        total_fetches = sum(server_fetches.values())
-
-        reasons: dict[str, int] = {}
-        with open(server_log, errors="replace") as f:
-            for line in f:
-                try:
-                    fields = json.loads(line).get("fields", {})
-                except ValueError:
-                    continue
-                if fields.get("message") in ("JWKS fetched", "JWKS fetch failed"):
-                    reasons[fields.get("reason", "?")] = reasons.get(fields.get("reason", "?"), 0) + 1
+        per_process = bound_fresh + bound_unknown + bound_fail
+        inherited = sum(1 for _, _, p, _ in fetches if master is not None and p == master)
+        workers = max(1, len([p for p in lines if p != master]))
+        bound = per_process * workers + inherited
+        total_fetches = len(fetches)
+        unattributed = sum(1 for _, _, p, _ in fetches if p == 0)
+        deadline = self.args.jwks_timeout or 5
+        drips = [d for _, a, _, d in fetches if a == "drip"]
+        drips_late = [d for d in drips if d > deadline + 0.5]
 
         out = []
         out.append("")
-        out.append(f"== cryptr-guard serve under load and issuer faults: {duration} s, "
-                   f"{self.args.connections} connections ==")  # fmt: skip
+        out.append(f"== {self.host.label}, scenario {self.args.scenario}: {duration} s, "
+                   f"{self.args.connections} wrk connections ==")  # fmt: skip
         out.append("phases:")
         for name, a, b in self.phases:
             out.append(f"  {a:6.1f} - {b:6.1f} s  {name}")
@@ -646,14 +975,16 @@ class Run:
         for t, text in self.events:
             out.append(f"  {t:6.1f} s  {text}")
         out.append("")
-        out.append(f"requests served: {served} in {load_seconds:.1f} s of load ({served / max(load_seconds, 1e-9):.0f}/s)")
+        out.append(f"requests served: {served} in {load_seconds:.1f} s of load ({served / max(load_seconds, 1e-9):.0f}/s); "
+                   f"latency p99 {p99 * 1000:.0f} ms (worst wrk run), max {worst * 1000:.0f} ms")  # fmt: skip
         out.append(f"wrong answers: {wrong}")
-        out.append(f"5xx: {fivexx} ({fivexx - fivexx_cached} with no key set cached, {fivexx_cached} with one cached)")
-        out.append(f"socket errors and timeouts (wrk): {socket_errors}")
+        out.append(f"5xx: {fivexx} ({fivexx - fivexx_cached} with no usable key set, {fivexx_cached} with one); "
+                   f"without the SPEC body or Retry-After: {undocumented}")  # fmt: skip
+        out.append(f"requests without an answer (wrk socket errors and timeouts): {socket_errors}")
         for name, r in runs.items():
             explained = ", ".join(f"{r['names'][i - 1]}: {n}" for i, n in sorted(r["epochs"].items()))
             out.append(f"  wrk run {name}: {r.get('served', 0)} answers, {r.get('wrong', 0)} wrong; "
-                       f"explained by the server holding {explained}")  # fmt: skip
+                       f"explained by the host holding {explained}")  # fmt: skip
             for s in r["samples"]:
                 out.append(f"    wrong: {s}")
         out.append("answers by token kind:")
@@ -665,17 +996,35 @@ class Run:
         for kind in sorted(merged):
             answers = ", ".join(f"{a}: {n}" for a, n in sorted(merged[kind].items(), key=lambda x: -x[1]))
             out.append(f"  {kind:18} {answers}")
-        out.append(f"server outcomes (/metrics): {dict(sorted(outcomes.items()))}")
+        if outcomes:
+            out.append(f"server outcomes (/metrics): {dict(sorted(outcomes.items()))}")
         out.append("")
-        out.append(f"JWKS fetches: {total_fetches} by the server's count {dict(sorted(server_fetches.items()))}; "
-                   f"{len(self.issuer.log)} reached the issuer, {len(watcher.unseen)} refused")  # fmt: skip
-        out.append(f"  reasons in the server's log: {dict(sorted(reasons.items()))}")
-        for (t, answer, ok), label in zip(fetches, labels):
-            out.append(f"  {t:6.1f} s  {answer:18} {'installed' if ok else 'failed':9}  allowed as: {label}")
-        out.append(f"  bound: {bound} = {bound_fresh} (a good set refreshed at most every {MIN_TTL} s over {duration} s)"
-                   f" + {bound_unknown} (unknown-kid refetches, one per {UNKNOWN_KEY_COOLDOWN} s)"
-                   f" + {bound_fail} (failures under backoff in "
-                   + ", ".join(f"{n} {b - a:.0f} s" for n, a, b in windows) + ")")  # fmt: skip
+        out.append(f"JWKS fetches: {total_fetches} ({len(self.issuer.log)} reached the issuer"
+                   + (f", {len(self.watcher.unseen)} refused" if self.watcher else "") + ")"
+                   + (f"; the server counted {sum(server_fetches.values())} {dict(sorted(server_fetches.items()))}"
+                      if self.watcher else ""))  # fmt: skip
+        reasons = self.host.reasons()
+        if reasons:
+            out.append(f"  reasons in the server's log: {dict(sorted(reasons.items()))}")
+        if drips:
+            out.append(f"  dripped answers cut by the host after {', '.join(f'{d:.1f}' for d in drips)} s "
+                       f"(deadline {deadline} s)")  # fmt: skip
+        violations: list[str] = []
+        for pid, timeline in sorted(lines.items()):
+            role = "server" if self.args.host == "serve" else "worker"
+            labels, bad, recoveries = self.compliance(timeline, end)
+            violations += [f"pid {pid}: {v}" for v in bad]
+            out.append(f"  {role} pid {pid}" + (f" (with its master's {inherited} fetch(es) before the fork)"
+                                               if inherited else "") + ":")  # fmt: skip
+            for (t, answer), label in zip(timeline, labels):
+                out.append(f"    {t:6.1f} s  {answer:18} {'installed' if answer == 'good' else 'failed':9}  "
+                           f"allowed as: {label}")  # fmt: skip
+            for r in recoveries:
+                out.append(f"    recovery: {r}")
+        out.append(f"  bound: {bound} = {workers} process(es) x {per_process} ({bound_fresh} refreshes of a good set "
+                   f"at most every {MIN_TTL} s over {duration} s + {bound_unknown} unknown-kid refetches + {bound_fail} "
+                   "failures under backoff in " + ", ".join(f"{n} {b - a:.0f} s" for n, a, b in windows) + ")"
+                   + (f" + {inherited} by the master" if inherited else ""))  # fmt: skip
         out.append(f"  policy violations: {len(violations)}")
         for v in violations:
             out.append(f"    {v}")
@@ -683,27 +1032,38 @@ class Run:
         if wrong:
             failed.append(f"{wrong} wrong answers")
         if fivexx_cached:
-            failed.append(f"{fivexx_cached} 5xx with a key set cached")
-        if total_fetches > bound or len(fetches) > bound:
-            failed.append(f"{max(total_fetches, len(fetches))} fetches over the bound of {bound}")
+            failed.append(f"{fivexx_cached} 5xx with a usable key set cached")
+        if undocumented:
+            failed.append(f"{undocumented} 5xx without the SPEC body or Retry-After")
+        if total_fetches > bound:
+            failed.append(f"{total_fetches} fetches over the bound of {bound}")
         if violations:
-            failed.append(f"{len(violations)} fetches the policy does not allow")
+            failed.append(f"{len(violations)} fetches the policy does not allow, or late")
         if socket_errors:
-            failed.append(f"{socket_errors} socket errors or timeouts")
-        if total_fetches != len(fetches):
-            failed.append(f"the server counted {total_fetches} fetches, the issuer and poll saw {len(fetches)}")
+            failed.append(f"{socket_errors} requests without an answer (socket errors or timeouts)")
+        if self.watcher is not None and sum(server_fetches.values()) != total_fetches:
+            failed.append(f"the server counted {sum(server_fetches.values())} fetches, the issuer and poll saw {total_fetches}")
+        if unattributed:
+            failed.append(f"{unattributed} fetches not attributed to a host process")
+        if drips_late:
+            failed.append(f"{len(drips_late)} dripped answers read past the deadline")
         if not complete:
             failed.append("the scenario did not complete within the time budget")
         out.append("")
         out.append("RESULT: " + ("PASS" if not failed else "FAIL: " + "; ".join(failed)))
         out.append(f"(work files: {self.work})")
-        print("\n".join(out))
+        print("\n".join(out), flush=True)
         return 1 if failed else 0
 
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--bin", required=True, help="the cryptr-guard binary")
+    p.add_argument("--host", choices=["serve", "flask"], default="serve")
+    p.add_argument("--scenario", choices=["full", "short"], default="full")
+    p.add_argument("--bin", help="the cryptr-guard binary (--host serve)")
+    p.add_argument("--python", default=sys.executable, help="the Python with cryptr_guard and gunicorn (--host flask)")
+    p.add_argument("--workers", type=int, default=2, help="gunicorn workers (--host flask)")
+    p.add_argument("--jwks-timeout", type=int, default=0, help="the hosts' JWKS fetch deadline (0: their default, 5 s)")
     p.add_argument("--seconds", type=float, default=120, help="hard time budget")
     p.add_argument("--steady", type=float, default=5)
     p.add_argument("--rotate", type=float, default=8)
@@ -711,7 +1071,10 @@ def main() -> int:
     p.add_argument("--connections", type=int, default=4, help="wrk threads = connections")
     p.add_argument("--server-cpu", default="0")
     p.add_argument("--load-cpu", default="1")
-    return Run(p.parse_args()).main()
+    args = p.parse_args()
+    if args.host == "serve" and not args.bin:
+        p.error("--host serve needs --bin")
+    return Run(args).main()
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ bounds the whole fetch."""
 
 from __future__ import annotations
 
+import json
 import socket
 import time
 from typing import Callable
@@ -112,3 +113,37 @@ def test_the_timeout_bounds_the_whole_fetch(raw_server: Start, where: str) -> No
         while not cut and time.monotonic() < deadline:
             time.sleep(0.05)
         assert cut, "the client went on reading after its deadline"
+
+
+def test_a_body_dripped_every_100_ms_is_cut_at_the_deadline_without_retries(raw_server: Start, k1: Key) -> None:
+    """The drip of the field report (one byte per 0.1 s): the client gives up at its deadline,
+    and the guard's start-up fetch makes one attempt, not several."""
+    body = json.dumps({"keys": [k1.jwk]}).encode()
+
+    def drip(conn: socket.socket) -> None:
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body))
+        try:
+            for byte in body:
+                conn.sendall(bytes([byte]))
+                time.sleep(0.1)
+        except OSError:
+            pass
+
+    server = raw_server(drip)
+    start = time.monotonic()
+    assert JwksClient().fetch(server.base_url + "/jwks", 2, 1 << 20) == "timeout"
+    assert 1.9 < time.monotonic() - start < 2.6
+    guard = Guard(
+        {
+            "CRYPTR_ISSUER": f"{server.base_url}/t/{TENANT}",
+            "CRYPTR_JWKS_URL": server.base_url + "/jwks",
+            "CRYPTR_AUDIENCE": "x",
+            "CRYPTR_ALLOW_HTTP": True,
+            "CRYPTR_JWKS_TIMEOUT": 2,
+        }
+    )
+    start = time.monotonic()
+    reports = guard.fetch_due()
+    assert [r["outcome"] for r in reports] == ["timeout"]
+    assert time.monotonic() - start < 2.6
+    assert server.connections == 2

@@ -12,6 +12,7 @@ use std::time::Duration;
 use axum::http::HeaderName;
 use cryptr_guard_core::guard::{ALIASES, SETTINGS, SettingError, parse_bool, parse_count};
 
+use crate::connections::ConnectionLimits;
 use crate::state::VerifyMode;
 
 /// The server's own settings, with their meaning (the shared ones are `guard::SETTINGS`).
@@ -26,7 +27,19 @@ pub const SERVER_SETTINGS: &[(&str, &str)] = &[
     ),
     (
         "CRYPTR_GUARD_REQUEST_TIMEOUT",
-        "seconds before a request is answered 503, 1 to 3600 (default 10)",
+        "seconds before a request is answered 503 jwks_unavailable (JSON body, Retry-After), 1 to 3600, more than CRYPTR_JWKS_TIMEOUT (default 10)",
+    ),
+    (
+        "CRYPTR_GUARD_HEADER_TIMEOUT",
+        "seconds for a request head to arrive in full, from the connection's start or from the first byte of a later request on it; else the connection is closed, 1 to 3600 (default 10)",
+    ),
+    (
+        "CRYPTR_GUARD_KEEP_ALIVE_TIMEOUT",
+        "seconds a kept-alive connection may wait for its next request, 0 to 86400; 0 disables keep-alive (default 120, longer than proxies' pool timeouts)",
+    ),
+    (
+        "CRYPTR_GUARD_MAX_CONNECTIONS",
+        "connections open at once, 1 to 1000000; at the limit a new connection replaces the idle one that waited longest (default 4096, or the open-file limit less 64 when lower)",
     ),
     (
         "CRYPTR_GUARD_FORWARD_CLAIMS",
@@ -69,6 +82,9 @@ pub const FLAGS: &[(&str, &str)] = &[
     ("CRYPTR_GUARD_BIND", "--bind"),
     ("CRYPTR_GUARD_WORKERS", "--workers"),
     ("CRYPTR_GUARD_REQUEST_TIMEOUT", "--request-timeout"),
+    ("CRYPTR_GUARD_HEADER_TIMEOUT", "--header-timeout"),
+    ("CRYPTR_GUARD_KEEP_ALIVE_TIMEOUT", "--keep-alive-timeout"),
+    ("CRYPTR_GUARD_MAX_CONNECTIONS", "--max-connections"),
     ("CRYPTR_GUARD_FORWARD_CLAIMS", "--forward-claims"),
     ("CRYPTR_GUARD_ROUTE_SCOPES", "--route-scopes"),
     ("CRYPTR_GUARD_BLOCKING_VERIFY", "--blocking-verify"),
@@ -251,6 +267,42 @@ pub fn request_timeout(get: &impl Fn(&str) -> Option<String>) -> Result<Duration
     .map_or(DEFAULT_REQUEST_TIMEOUT, Duration::from_secs))
 }
 
+/// `CRYPTR_GUARD_HEADER_TIMEOUT`, `CRYPTR_GUARD_KEEP_ALIVE_TIMEOUT` and
+/// `CRYPTR_GUARD_MAX_CONNECTIONS`: the connection limits (defaults: [`ConnectionLimits`]'s).
+pub fn connection_limits(
+    get: &impl Fn(&str) -> Option<String>,
+) -> Result<ConnectionLimits, SettingError> {
+    let defaults = ConnectionLimits::default();
+    let header_timeout = count_in(
+        get,
+        "CRYPTR_GUARD_HEADER_TIMEOUT",
+        1..=3600,
+        "must be a whole number of seconds from 1 to 3600",
+    )?
+    .map_or(defaults.header_timeout, Duration::from_secs);
+    let keep_alive_timeout = count_in(
+        get,
+        "CRYPTR_GUARD_KEEP_ALIVE_TIMEOUT",
+        0..=86_400,
+        "must be a whole number of seconds from 0 (no keep-alive) to 86400",
+    )?
+    .map_or(defaults.keep_alive_timeout, Duration::from_secs);
+    let max_connections = count_in(
+        get,
+        "CRYPTR_GUARD_MAX_CONNECTIONS",
+        1..=1_000_000,
+        "must be a whole number of connections from 1 to 1000000",
+    )?
+    .map_or(defaults.max_connections, |n| {
+        usize::try_from(n).unwrap_or(defaults.max_connections)
+    });
+    Ok(ConnectionLimits {
+        header_timeout,
+        keep_alive_timeout,
+        max_connections,
+    })
+}
+
 /// `CRYPTR_GUARD_FORWARD_CLAIMS`: each name must make a header name.
 pub fn forward_claims(get: &impl Fn(&str) -> Option<String>) -> Result<Vec<String>, SettingError> {
     let names = get("CRYPTR_GUARD_FORWARD_CLAIMS")
@@ -387,7 +439,28 @@ mod tests {
             ("CRYPTR_GUARD_BIND", "localhost"),
             ("CRYPTR_GUARD_LOG_FORMAT", "xml"),
             ("CRYPTR_GUARD_FORWARD_CLAIMS", "email, bad name"),
+            ("CRYPTR_GUARD_HEADER_TIMEOUT", "0"),
         ]);
+        assert_eq!(
+            connection_limits(&get).unwrap_err().key,
+            "CRYPTR_GUARD_HEADER_TIMEOUT"
+        );
+        let limits = connection_limits(&env(&[
+            ("CRYPTR_GUARD_KEEP_ALIVE_TIMEOUT", "0"),
+            ("CRYPTR_GUARD_MAX_CONNECTIONS", "300"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            (limits.keep_alive_timeout, limits.max_connections),
+            (Duration::ZERO, 300)
+        );
+        assert_eq!(limits.header_timeout, Duration::from_secs(10));
+        assert_eq!(
+            connection_limits(&env(&[("CRYPTR_GUARD_MAX_CONNECTIONS", "0")]))
+                .unwrap_err()
+                .key,
+            "CRYPTR_GUARD_MAX_CONNECTIONS"
+        );
         assert_eq!(workers(&get).unwrap_err().key, "CRYPTR_GUARD_WORKERS");
         assert_eq!(
             request_timeout(&get).unwrap_err().key,

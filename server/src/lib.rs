@@ -7,6 +7,7 @@ pub mod auth;
 pub mod check;
 pub mod clock;
 pub mod config;
+pub mod connections;
 pub mod demo;
 pub mod error;
 pub mod forward;
@@ -14,18 +15,18 @@ pub mod jwks;
 pub mod metrics;
 pub mod state;
 
-use std::future::Future;
-
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{Request, State};
 use axum::http::{Method, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
+use cryptr_guard_core::Rejection;
 use tower_http::cors::{Any, CorsLayer};
-use tower_http::timeout::TimeoutLayer;
 
 pub use auth::Authenticated;
 pub use clock::Clock;
+pub use connections::{ConnectionLimits, serve, serve_with};
 pub use error::AuthError;
 pub use forward::{
     CLAIM_HEADER_PREFIX, CLIENT_ID_HEADER, ISSUER_HEADER, KEY_ID_HEADER, SCOPES_HEADER,
@@ -38,7 +39,7 @@ pub const COURSES: &str = r#"[{"id":1,"user_id":"eba25511-afce-4c8e-8cab-f828224
 
 /// The router: `GET /api/v1/courses` (CORS as the tutorial's step 04, on errors too),
 /// `/auth` (forward-auth, any method), `GET /healthz`, `GET /readyz`, `GET /metrics`, and a
-/// request timeout (503).
+/// request timeout (SPEC §3's 503 `jwks_unavailable`, JSON body and `Retry-After`).
 pub fn app(state: AppState) -> Router {
     let cors = CorsLayer::new()
         .allow_origin(Any)
@@ -48,29 +49,39 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/courses", get(courses))
         .route("/api/v1/me", get(me))
         .layer(cors);
-    let timeout = state.request_timeout();
     Router::new()
         .merge(api)
         .route("/auth", any(forward::forward_auth))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::SERVICE_UNAVAILABLE,
-            timeout,
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            request_timeout,
         ))
         .with_state(state)
 }
 
-/// Serves `router` on `listener` until `shutdown` completes, then lets requests in flight finish.
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    router: Router,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
-        .await
+/// What a request that timed out answers: the request was waiting for a key set (nothing else
+/// in a request takes time), so it is SPEC §3's 503 `jwks_unavailable`.
+pub const REQUEST_TIMEOUT_ANSWER: Rejection = Rejection::Unavailable {
+    retry_after: 1,
+    detail: "the request was not answered within the server's request timeout",
+};
+
+/// Answers [`REQUEST_TIMEOUT_ANSWER`] when `next` takes longer than the request timeout.
+async fn request_timeout(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    match tokio::time::timeout(state.request_timeout(), next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => {
+            state.metrics().request_timeout();
+            tracing::warn!(
+                timeout = ?state.request_timeout(),
+                "request timed out: answered 503 jwks_unavailable"
+            );
+            AuthError::Refused(REQUEST_TIMEOUT_ANSWER).into_response()
+        }
+    }
 }
 
 async fn courses(_user: Authenticated) -> Response {
@@ -136,4 +147,62 @@ async fn metrics(State(state): State<AppState>) -> Response {
         state.render_metrics(),
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use std::time::Duration;
+
+    use axum::body::Body;
+    use axum::http::Request;
+    use cryptr_guard_core::guard::HostConfig;
+    use tower::ServiceExt as _;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_request_that_times_out_gets_the_spec_503() {
+        let host = HostConfig::from_settings(|name| {
+            let value = match name {
+                "CRYPTR_ISSUER" => "https://auth.example/t/a",
+                "CRYPTR_JWKS_URL" => "https://auth.example/t/a/.well-known",
+                "CRYPTR_AUDIENCE" => "api",
+                "CRYPTR_JWKS_TIMEOUT" => "1",
+                _ => return None,
+            };
+            Some(value.to_string())
+        })
+        .unwrap();
+        let mut settings = Settings::new(host);
+        settings.request_timeout = Duration::from_millis(1500);
+        let state = AppState::new(settings).unwrap();
+        let router = Router::new()
+            .route(
+                "/slow",
+                get(|| async {
+                    tokio::time::sleep(Duration::from_secs(5)).await;
+                    "late"
+                }),
+            )
+            .layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                request_timeout,
+            ))
+            .with_state(state.clone());
+        let request = Request::get("/slow").body(Body::empty()).unwrap();
+        let response = router.oneshot(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        let headers = response.headers();
+        assert_eq!(headers[header::RETRY_AFTER], "1");
+        assert_eq!(headers[header::CONTENT_TYPE], "application/json");
+        let body = axum::body::to_bytes(response.into_body(), 1 << 16)
+            .await
+            .unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(body["code"], "jwks_unavailable");
+        assert_eq!(body["error"], "jwks_unavailable");
+        assert!(body["description"].as_str().unwrap().contains("timeout"));
+        assert_eq!(state.metrics().request_timeouts(), 1);
+    }
 }

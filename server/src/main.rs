@@ -143,6 +143,17 @@ struct ServeArgs {
     /// Request timeout in seconds, answered 503 (default 10) [CRYPTR_GUARD_REQUEST_TIMEOUT].
     #[arg(long, allow_hyphen_values = true)]
     request_timeout: Option<String>,
+    /// Seconds for a request head to arrive in full (default 10) [CRYPTR_GUARD_HEADER_TIMEOUT].
+    #[arg(long, allow_hyphen_values = true)]
+    header_timeout: Option<String>,
+    /// Seconds a kept-alive connection may wait for its next request, 0: no keep-alive
+    /// (default 120) [CRYPTR_GUARD_KEEP_ALIVE_TIMEOUT].
+    #[arg(long, allow_hyphen_values = true)]
+    keep_alive_timeout: Option<String>,
+    /// Connections open at once (default 4096, or the open-file limit less 64)
+    /// [CRYPTR_GUARD_MAX_CONNECTIONS].
+    #[arg(long, allow_hyphen_values = true)]
+    max_connections: Option<String>,
     /// Claims /auth copies into X-Auth-Claim-<name> headers, comma-separated
     /// [CRYPTR_GUARD_FORWARD_CLAIMS].
     #[arg(long, allow_hyphen_values = true)]
@@ -242,6 +253,9 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         ("CRYPTR_GUARD_BIND", &args.bind),
         ("CRYPTR_GUARD_WORKERS", &args.workers),
         ("CRYPTR_GUARD_REQUEST_TIMEOUT", &args.request_timeout),
+        ("CRYPTR_GUARD_HEADER_TIMEOUT", &args.header_timeout),
+        ("CRYPTR_GUARD_KEEP_ALIVE_TIMEOUT", &args.keep_alive_timeout),
+        ("CRYPTR_GUARD_MAX_CONNECTIONS", &args.max_connections),
         ("CRYPTR_GUARD_FORWARD_CLAIMS", &args.forward_claims),
         ("CRYPTR_GUARD_ROUTE_SCOPES", &args.route_scopes),
     ];
@@ -258,6 +272,7 @@ fn serve(args: ServeArgs) -> Result<(), String> {
     let settings = Settings::from_settings(get).map_err(explain)?;
     let bind = config::bind(&get).map_err(explain)?;
     let workers = config::workers(&get).map_err(explain)?;
+    let limits = config::connection_limits(&get).map_err(explain)?;
     for (old, current) in lookup.shadowed_aliases() {
         tracing::warn!("{old} is ignored: {current} is set too (it is the current name)");
     }
@@ -273,9 +288,17 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         for (issuer, jwks_url) in state.issuers() {
             tracing::info!(issuer, jwks = jwks_url, "issuer configured");
         }
-        tracing::info!(address = %local, "cryptr-guard serving");
+        tracing::info!(
+            address = %local,
+            header_timeout = ?limits.header_timeout,
+            keep_alive_timeout = ?limits.keep_alive_timeout,
+            max_connections = limits.max_connections,
+            request_timeout = ?state.request_timeout(),
+            "cryptr-guard serving"
+        );
         state.spawn_refresher();
-        cryptr_guard_server::serve(listener, app(state), shutdown_signal())
+        let stats = std::sync::Arc::clone(state.metrics().connections());
+        cryptr_guard_server::serve_with(listener, app(state), limits, stats, shutdown_signal())
             .await
             .map_err(|e| format!("server: {e}"))
     })
@@ -364,9 +387,16 @@ fn run_demo(args: DemoArgs) -> Result<(), String> {
         let _ = out.flush();
         drop(out);
         demo.state.spawn_refresher();
-        cryptr_guard_server::serve(listener, demo.router, shutdown_signal())
-            .await
-            .map_err(|e| format!("server: {e}"))
+        let stats = std::sync::Arc::clone(demo.state.metrics().connections());
+        cryptr_guard_server::serve_with(
+            listener,
+            demo.router,
+            cryptr_guard_server::ConnectionLimits::default(),
+            stats,
+            shutdown_signal(),
+        )
+        .await
+        .map_err(|e| format!("server: {e}"))
     })
 }
 

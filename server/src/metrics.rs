@@ -3,9 +3,11 @@
 //! token, so a client cannot grow the label set.
 
 use std::fmt::Write as _;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use crate::connections::{Closed, ConnectionStats};
 use crate::state::IssuerReport;
 
 /// Every outcome of an authentication: `ok` or a fine SPEC §3 code.
@@ -53,6 +55,10 @@ pub struct Metrics {
     latency_sum_ns: AtomicU64,
     /// Per configured issuer, in configuration order.
     fetches: Vec<[AtomicU64; FETCH_RESULTS.len()]>,
+    /// Requests answered 503 by the request timeout.
+    request_timeouts: AtomicU64,
+    /// The server's connections (`connections::serve_with` counts them).
+    connections: Arc<ConnectionStats>,
 }
 
 fn bump(counter: Option<&AtomicU64>) {
@@ -114,6 +120,21 @@ impl Metrics {
             .filter_map(|counters| counters.get(index))
             .map(|c| c.load(Ordering::Relaxed))
             .sum()
+    }
+
+    /// Counts a request answered 503 by the request timeout.
+    pub fn request_timeout(&self) {
+        self.request_timeouts.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Requests answered 503 by the request timeout so far.
+    pub fn request_timeouts(&self) -> u64 {
+        self.request_timeouts.load(Ordering::Relaxed)
+    }
+
+    /// The connection counters, to hand to `connections::serve_with`.
+    pub fn connections(&self) -> &Arc<ConnectionStats> {
+        &self.connections
     }
 
     /// The number of fetches so far, whatever their result.
@@ -182,6 +203,36 @@ impl Metrics {
                     counter.load(Ordering::Relaxed)
                 );
             }
+        }
+        let connections = &self.connections;
+        let _ = writeln!(
+            out,
+            "# HELP cryptr_guard_request_timeouts_total Requests answered 503 by the request timeout.\n\
+             # TYPE cryptr_guard_request_timeouts_total counter\n\
+             cryptr_guard_request_timeouts_total {}\n\
+             # HELP cryptr_guard_connections_open Connections open.\n\
+             # TYPE cryptr_guard_connections_open gauge\n\
+             cryptr_guard_connections_open {}\n\
+             # HELP cryptr_guard_connections_accepted_total Connections accepted.\n\
+             # TYPE cryptr_guard_connections_accepted_total counter\n\
+             cryptr_guard_connections_accepted_total {}\n\
+             # HELP cryptr_guard_accept_errors_total Failed accepts (out of file descriptors, among others).\n\
+             # TYPE cryptr_guard_accept_errors_total counter\n\
+             cryptr_guard_accept_errors_total {}\n\
+             # HELP cryptr_guard_connections_closed_total Connections the server closed: head or keep-alive timeout, or evicted (idle, at the connection limit).\n\
+             # TYPE cryptr_guard_connections_closed_total counter",
+            self.request_timeouts(),
+            connections.open(),
+            connections.accepted(),
+            connections.accept_errors(),
+        );
+        for reason in Closed::ALL {
+            let _ = writeln!(
+                out,
+                "cryptr_guard_connections_closed_total{{reason=\"{}\"}} {}",
+                reason.label(),
+                connections.closed(reason)
+            );
         }
         type Gauge = fn(&IssuerReport) -> u64;
         let gauges: [(&str, &str, &str, Gauge); 7] = [

@@ -161,6 +161,14 @@ impl AppState {
     /// Builds the guard and the HTTP client. Starts no task: call
     /// [`AppState::spawn_refresher`] inside the runtime.
     pub fn new(settings: Settings) -> Result<AppState, StartError> {
+        // A request that waits for a key set is answered within one fetch deadline (the
+        // core's guard); the request timeout must leave it that time.
+        if Duration::from_secs(settings.host.settings.fetch_timeout) >= settings.request_timeout {
+            return Err(StartError::Setting(SettingError {
+                key: "CRYPTR_JWKS_TIMEOUT",
+                problem: "must be less than the request timeout, CRYPTR_GUARD_REQUEST_TIMEOUT (--request-timeout, default 10 s): a request waiting for a key set is answered within one JWKS timeout, and must be answered before the request timeout",
+            }));
+        }
         let sources = settings.host.sources.clone();
         let fetcher =
             Fetcher::new(settings.host.settings.allow_http).map_err(StartError::HttpClient)?;

@@ -287,6 +287,29 @@ fn settings_errors_name_the_variable_or_the_flag_the_user_set() {
 }
 
 #[test]
+fn a_jwks_timeout_not_under_the_request_timeout_is_refused_naming_both() {
+    let err = serve_refused(&["--jwks-timeout", "15", "--request-timeout", "10"], &[]);
+    assert!(
+        err.starts_with("cryptr-guard: --jwks-timeout (CRYPTR_JWKS_TIMEOUT): must be less than the request timeout"),
+        "{err}"
+    );
+    assert!(err.contains("CRYPTR_GUARD_REQUEST_TIMEOUT"), "{err}");
+    let err = serve_refused(&[], &[("CRYPTR_JWKS_TIMEOUT", "10")]);
+    assert!(
+        err.starts_with("cryptr-guard: CRYPTR_JWKS_TIMEOUT: "),
+        "{err}"
+    );
+    for (name, value) in [
+        ("CRYPTR_GUARD_HEADER_TIMEOUT", "0"),
+        ("CRYPTR_GUARD_KEEP_ALIVE_TIMEOUT", "-1"),
+        ("CRYPTR_GUARD_MAX_CONNECTIONS", "0"),
+    ] {
+        let err = serve_refused(&[], &[(name, value)]);
+        assert!(err.starts_with(&format!("cryptr-guard: {name}: ")), "{err}");
+    }
+}
+
+#[test]
 fn a_boolean_variable_takes_every_spelling_of_the_shared_rule() {
     // CRYPTR_GUARD_ALLOW_HTTP=1 allows the plain-http JWKS URL: the fetch itself then fails
     // (nothing listens), exit 3, with its cause.

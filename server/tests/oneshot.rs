@@ -8,7 +8,7 @@ use axum::body::{Body, to_bytes};
 use axum::http::{Request, StatusCode, header};
 use base64ct::{Base64UrlUnpadded, Encoding};
 use common::*;
-use cryptr_guard_server::{AppState, app};
+use cryptr_guard_server::{AppState, StartError, app};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
@@ -416,17 +416,40 @@ async fn cached_tokens_still_expire() {
 }
 
 #[tokio::test]
-async fn request_timeout_is_503() {
+async fn a_jwks_timeout_not_under_the_request_timeout_is_refused() {
+    let (mut settings, _) =
+        settings_with("http://127.0.0.1:9/jwks", &[("CRYPTR_JWKS_TIMEOUT", "5")]);
+    settings.request_timeout = std::time::Duration::from_secs(5);
+    match AppState::new(settings) {
+        Err(StartError::Setting(e)) => {
+            assert_eq!(e.key, "CRYPTR_JWKS_TIMEOUT");
+            assert!(
+                e.problem.contains("CRYPTR_GUARD_REQUEST_TIMEOUT"),
+                "{}",
+                e.problem
+            );
+        }
+        other => panic!("not refused: {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_slow_issuer_is_answered_503_with_json_and_retry_after_before_the_request_timeout() {
     let issuer = Issuer::start(Behaviour::Slow(
         std::time::Duration::from_secs(3),
         jwks_of(&[&keys()[0]]),
     ))
     .await;
-    let (mut settings, _) = settings_with(&issuer.url, &[("CRYPTR_JWKS_TIMEOUT", "5")]);
-    settings.request_timeout = std::time::Duration::from_millis(300);
+    let (mut settings, _) = settings_with(&issuer.url, &[("CRYPTR_JWKS_TIMEOUT", "1")]);
+    settings.request_timeout = std::time::Duration::from_secs(2);
     let state = state(settings);
     let answer = courses(&state, &token(&keys()[0], &claims(T0))).await;
-    assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE);
+    answer.refused(503, "jwks_unavailable", "jwks_unavailable");
+    assert_eq!(
+        state.metrics().request_timeouts(),
+        0,
+        "the guard answered first"
+    );
 }
 
 #[tokio::test]

@@ -244,3 +244,38 @@ async fn graceful_shutdown_finishes_the_request_in_flight() {
             .is_err()
     );
 }
+
+#[tokio::test]
+async fn a_set_without_usable_keys_is_503_then_refetched_by_the_refresher() {
+    let [a, _] = keys();
+    let issuer = Issuer::start(Behaviour::Serve(r#"{"keys":[]}"#.into(), None)).await;
+    let (settings, clock) = settings(&issuer.url);
+    let server = start(state(settings)).await;
+    server.state.spawn_refresher();
+    let t = token(a, &claims(T0));
+    // The set holds no usable key: not ready, and a valid token is 503 with Retry-After (not
+    // 401 no_rsa_key).
+    let response = reqwest::Client::new()
+        .get(format!("{}/api/v1/courses", server.base))
+        .bearer_auth(&t)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 503);
+    assert!(response.headers().get("retry-after").is_some());
+    let body: Value = serde_json::from_slice(&response.bytes().await.unwrap()).unwrap();
+    assert_eq!(body["error"], "jwks_unavailable");
+    assert!(!server.state.readiness().0);
+    // The issuer is fixed. Past the backoff, the refresher (no request, no unknown kid)
+    // fetches the set again.
+    issuer.set(Behaviour::Serve(jwks_of(&[a]), None));
+    advance(&clock, 5);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !server.state.readiness().0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(server.state.readiness().0, "not ready after the backoff");
+    assert_eq!(get(&server, &t).await.0, 200);
+    assert_eq!(fetches(&server, "ok"), 1);
+    assert!(fetches(&server, "no_usable_key") >= 1);
+}

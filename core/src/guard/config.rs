@@ -46,8 +46,8 @@ pub struct GuardSettings {
     /// Accept plain `http` JWKS URLs (tests, a demo on loopback).
     pub allow_http: bool,
     /// The hard deadline of one fetch, in seconds (at least 1, at most the policy's
-    /// `fetch_timeout`): the host gives up at it, and a request waiting for a fetch waits no
-    /// longer.
+    /// `fetch_timeout`): the host gives up at it, and a check's blocking steps (its fetch, or
+    /// its wait for another request's) together take no longer (see [`Check`](super::Check)).
     pub fetch_timeout: u64,
     /// The largest JWKS body accepted, in bytes.
     pub max_jwks_bytes: usize,

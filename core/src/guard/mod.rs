@@ -23,8 +23,15 @@
 //! }
 //! ```
 //!
-//! The loop ends: a check asks for at most one blocking fetch or wait for its key set and one
-//! more for an unknown key, then answers.
+//! The loop ends, and within one fetch deadline: a check's blocking steps (fetches it runs,
+//! waits for another request's fetch) together stay within [`GuardSettings::fetch_timeout`], to
+//! the core's one-second resolution. A blocking fetch starts only in the second the check began
+//! (the host bounds it by [`Fetch::timeout`]); a wait lasts at most what is left of that
+//! deadline; past it the check answers from the key set it has, or `jwks_unavailable` with
+//! `Retry-After`. So a request that must wait for a key set is answered by the deadline, and a
+//! host whose own request timeout is longer than the fetch deadline (by a second) always gets
+//! the guard's answer first. A check asks for at most two blocking steps (its key set, then
+//! one refetch for an unknown key when the first step took under a second).
 
 mod config;
 mod fetch;
@@ -159,6 +166,8 @@ pub struct Check<T> {
     /// The key set chosen for the token.
     set: usize,
     stage: Stage,
+    /// `now` at the check's first step: the start of its fetch deadline.
+    started: Option<u64>,
     /// Blocking fetches and waits for a key set so far.
     round_trips: u8,
     /// Whether the unknown-key refetch-and-retry was used.
@@ -176,6 +185,7 @@ impl<T: AsRef<[u8]>> Check<T> {
             selected: None,
             set: 0,
             stage: Stage::Start,
+            started: None,
             round_trips: 0,
             retried: false,
         }
@@ -189,6 +199,25 @@ impl<T: AsRef<[u8]>> Check<T> {
     /// The index of the issuer chosen for this token, once it is known.
     pub fn issuer(&self) -> Option<usize> {
         self.selected.as_ref().map(Selected::issuer_index)
+    }
+
+    /// Seconds since the check's first step (0 if the clock went back).
+    fn spent(&self, now: u64) -> u64 {
+        self.started
+            .map_or(0, |started| now.saturating_sub(started))
+    }
+
+    /// What is left of the check's fetch deadline for a wait, if anything: a wait needs a
+    /// second at least, and a check makes at most [`MAX_ROUND_TRIPS`] blocking steps.
+    fn wait_budget(&self, deadline: u64, now: u64) -> Option<u64> {
+        let left = deadline.saturating_sub(self.spent(now));
+        (left > 0 && self.round_trips < MAX_ROUND_TRIPS).then_some(left)
+    }
+
+    /// Whether a blocking fetch may start: only in the second the check began (the fetch has the
+    /// whole deadline), and within [`MAX_ROUND_TRIPS`].
+    fn may_fetch(&self, now: u64) -> bool {
+        self.spent(now) == 0 && self.round_trips < MAX_ROUND_TRIPS
     }
 
     /// Runs a [`VerifyJob`] (SPEC §2 steps 7–15: the RSA work): call it without the host's lock,
@@ -391,6 +420,9 @@ impl Guard {
 
     /// Moves `check` one step on at `now` (see the [module documentation](self)).
     pub fn advance<T: AsRef<[u8]>>(&mut self, check: &mut Check<T>, now: u64) -> Action {
+        if check.started.is_none() {
+            check.started = Some(now);
+        }
         let action = match core::mem::replace(&mut check.stage, Stage::Done) {
             Stage::Start => self.start(check, now),
             Stage::Keys => self.keys(check, now),
@@ -444,7 +476,18 @@ impl Guard {
         let Some(issuer) = self.sets.get_mut(index) else {
             return Action::Done(Err(Rejection::unavailable(1)));
         };
-        let decision = issuer.keys.poll(now);
+        // Past the second it began, a check may no longer start a fetch (it could not end
+        // within the deadline): it is not offered one. It uses the current set, waits for a
+        // fetch in flight within what is left of its deadline, or answers `jwks_unavailable`.
+        let decision = if check.may_fetch(now) {
+            issuer.keys.poll(now)
+        } else if issuer.keys.current(now).is_some() {
+            Decision::UseCurrent
+        } else if issuer.keys.fetch_in_flight(now) {
+            Decision::Wait
+        } else {
+            Decision::Unavailable
+        };
         let unavailable = |issuer: &KeySource, detail| {
             Action::Done(Err(Rejection::Unavailable {
                 retry_after: issuer.keys.retry_after(now),
@@ -484,17 +527,18 @@ impl Guard {
                 check.round_trips = check.round_trips.saturating_add(1);
                 Action::Fetch(fetch(&settings, index, issuer, ticket, false))
             }
-            Decision::Wait if check.round_trips < MAX_ROUND_TRIPS => {
-                check.round_trips = check.round_trips.saturating_add(1);
-                Action::Wait(Wait {
-                    issuer: issuer.first_issuer,
-                    key_set: index,
-                    timeout: settings.fetch_timeout,
-                })
-            }
-            Decision::Wait | Decision::Unavailable => {
-                unavailable(issuer, ErrorKind::JwksUnavailable.description())
-            }
+            Decision::Wait => match check.wait_budget(settings.fetch_timeout, now) {
+                Some(timeout) => {
+                    check.round_trips = check.round_trips.saturating_add(1);
+                    Action::Wait(Wait {
+                        issuer: issuer.first_issuer,
+                        key_set: index,
+                        timeout,
+                    })
+                }
+                None => unavailable(issuer, ErrorKind::JwksUnavailable.description()),
+            },
+            Decision::Unavailable => unavailable(issuer, ErrorKind::JwksUnavailable.description()),
         }
     }
 
@@ -528,14 +572,22 @@ impl Guard {
                     // A newer set arrived meanwhile: retry against it.
                     return self.keys(check, now);
                 }
-                if let Some(ticket) = issuer.keys.unknown_key(now) {
+                // Within the check's deadline only: a refetch in the second it began, or a
+                // wait for a fetch in flight within what is left.
+                if check.may_fetch(now)
+                    && let Some(ticket) = issuer.keys.unknown_key(now)
+                {
+                    check.round_trips = check.round_trips.saturating_add(1);
                     return Action::Fetch(fetch(&settings, index, issuer, ticket, false));
                 }
-                if issuer.keys.fetch_in_flight(now) {
+                if issuer.keys.fetch_in_flight(now)
+                    && let Some(timeout) = check.wait_budget(settings.fetch_timeout, now)
+                {
+                    check.round_trips = check.round_trips.saturating_add(1);
                     return Action::Wait(Wait {
                         issuer: issuer.first_issuer,
                         key_set: index,
-                        timeout: settings.fetch_timeout,
+                        timeout,
                     });
                 }
                 Action::Done(Err(Rejection::Token(e)))

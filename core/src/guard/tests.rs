@@ -339,3 +339,86 @@ fn issuers_sharing_a_jwks_url_share_one_key_set_and_follow_spec_2() {
     assert!(guard.is_ready(now), "one fetch makes both issuers ready");
     assert_eq!(guard.issuers(now).count(), 2);
 }
+
+/// Reports `fetch` as a 200 with `body` at `now`.
+fn report(guard: &mut Guard, fetch: Fetch, body: &[u8], now: u64) -> FetchReport {
+    let result = FetchResult::Response {
+        status: 200,
+        cache_control: None,
+        body,
+    };
+    guard.fetch_done(fetch, result, now)
+}
+
+#[test]
+fn a_waiting_check_is_answered_within_the_fetch_deadline() {
+    let mut guard = guard();
+    let deadline = guard.settings().fetch_timeout;
+    let (a, now) = token("multi_issuer/org-a");
+    let mut first = Check::new(a.as_bytes());
+    let Action::Fetch(fetch) = guard.advance(&mut first, now) else {
+        panic!("expected a fetch");
+    };
+    // A second request, two seconds into that fetch: it waits for what is left of its own
+    // deadline, no more.
+    let mut second = Check::new(a.as_bytes());
+    let Action::Wait(wait) = guard.advance(&mut second, now + 2) else {
+        panic!("expected a wait");
+    };
+    assert_eq!(wait.timeout(), deadline);
+    // Its deadline passes with the fetch still out: 503 with Retry-After, no fetch of its own
+    // (it could not end in time), although the first fetch is abandoned by now.
+    let Action::Done(Err(rejection)) = guard.advance(&mut second, now + 2 + deadline) else {
+        panic!("expected a refusal");
+    };
+    let http = rejection.answer();
+    assert_eq!((http.status, http.error), (503, "jwks_unavailable"));
+    assert!(http.retry_after.is_some_and(|s| s >= 1));
+    // Once the first fetch is abandoned (the policy's 30 s), a third request fetches again;
+    // a fourth waits for it, and goes on with the new set as soon as it is reported.
+    let mut third = Check::new(a.as_bytes());
+    let Action::Fetch(refetch) = guard.advance(&mut third, now + 40) else {
+        panic!("expected a fetch");
+    };
+    let mut fourth = Check::new(a.as_bytes());
+    assert!(matches!(
+        guard.advance(&mut fourth, now + 40),
+        Action::Wait(_)
+    ));
+    let _ = report(&mut guard, refetch, &jwks(A), now + 41);
+    let _ = fetch;
+    let Action::Verify(job) = guard.advance(&mut fourth, now + 41) else {
+        panic!("expected a verification");
+    };
+    fourth.verify(job);
+    assert!(matches!(
+        guard.advance(&mut fourth, now + 41),
+        Action::Done(Ok(_))
+    ));
+}
+
+#[test]
+fn an_unknown_key_is_refetched_only_within_the_checks_deadline() {
+    let mut guard = guard();
+    let (a, now) = token("multi_issuer/org-a");
+    // The fetch of the set took three seconds and brought B's keys (a rotation in progress):
+    // a refetch now could not end within the deadline, so the token is refused at once; the
+    // next request gets the refetch (no cooldown started).
+    let mut check = Check::new(a.as_bytes());
+    let Action::Fetch(fetch) = guard.advance(&mut check, now) else {
+        panic!("expected a fetch");
+    };
+    let _ = report(&mut guard, fetch, &jwks(B), now + 3);
+    let Action::Verify(job) = guard.advance(&mut check, now + 3) else {
+        panic!("expected a verification");
+    };
+    check.verify(job);
+    let Action::Done(Err(rejection)) = guard.advance(&mut check, now + 3) else {
+        panic!("expected a refusal");
+    };
+    assert_eq!(rejection.code(), "unknown_key");
+    let (answer, trace) = run(&mut guard, &a, now + 3, &mut published);
+    assert!(answer.is_ok(), "{answer:?}");
+    assert_eq!(trace.fetches.len(), 1);
+    assert_eq!(trace.fetches[0].1, FetchReason::UnknownKey);
+}
