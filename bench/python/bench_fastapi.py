@@ -13,42 +13,25 @@ targets are interleaved over rounds, and the ratios are the median of the per-ro
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 from typing import Dict, List
 
 from bench_flask import NICE, free_port, wait_http, wrk
-from benchkit import AUD, TENANT, access_token, rsa_key
+from benchkit import AUD, TENANT, issuer_tree, wrk_args
 
 ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--seconds", type=int, default=5)
-    parser.add_argument("--connections", type=int, default=4)
-    parser.add_argument("--bits", type=int, default=4096)
-    args = parser.parse_args()
-    if shutil.which("wrk") is None:
-        raise SystemExit("wrk is needed (apt-get install -y wrk)")
-
-    private, jwk = rsa_key(args.bits)
-    work = Path(tempfile.mkdtemp(prefix="cg-bench-"))
-    well_known = work / "t" / TENANT / ".well-known"
-    well_known.parent.mkdir(parents=True)
-    well_known.write_text(json.dumps({"keys": [jwk]}))
+    args = wrk_args()
     issuer_port = free_port()
-    base_url = f"http://127.0.0.1:{issuer_port}"
-    token = access_token(private, f"{base_url}/t/{TENANT}")
+    work, base_url, token = issuer_tree(args.bits, issuer_port)
 
     procs: List[subprocess.Popen[bytes]] = []
     env_base = dict(os.environ, CRYPTR_BASE_URL=base_url, CRYPTR_TENANT_DOMAIN=TENANT, CRYPTR_AUDIENCE=AUD,

@@ -3,8 +3,13 @@ JWK, and a Cryptr-like access token signed by it. Benchmarks only, not part of t
 
 from __future__ import annotations
 
+import argparse
 import base64
+import json
+import shutil
+import tempfile
 import time
+from pathlib import Path
 from typing import Any, Dict, Tuple
 
 import jwt as pyjwt
@@ -37,3 +42,28 @@ def access_token(private: Any, issuer: str, **extra: Any) -> str:
         **extra,
     }
     return pyjwt.encode(claims, private, algorithm="RS256", headers={"kid": KID})
+
+
+def wrk_args() -> argparse.Namespace:
+    """The options every wrk benchmark takes; exits when wrk is missing."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=int, default=5)
+    parser.add_argument("--connections", type=int, default=4)
+    parser.add_argument("--bits", type=int, default=4096)
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is needed (apt-get install -y wrk)")
+    return args
+
+
+def issuer_tree(bits: int, issuer_port: int) -> Tuple[Path, str, str]:
+    """A temporary folder holding TENANT's key set at ``t/TENANT/.well-known`` (for a static file
+    server on ``issuer_port``), the base URL, and a token of that issuer: (folder, base URL, token)."""
+    private, jwk = rsa_key(bits)
+    work = Path(tempfile.mkdtemp(prefix="cg-bench-"))
+    well_known = work / "t" / TENANT / ".well-known"
+    well_known.parent.mkdir(parents=True)
+    well_known.write_text(json.dumps({"keys": [jwk]}))
+    base_url = f"http://127.0.0.1:{issuer_port}"
+    return work, base_url, access_token(private, f"{base_url}/t/{TENANT}")
