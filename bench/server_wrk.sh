@@ -70,7 +70,8 @@ candidates=(cache-on cache-off cache-off-blocking)
 # (python-jose, JWKS fetched on every request) and the same app on cryptr_guard.flask.
 if [ -x .venv/bin/gunicorn ]; then
   if [ -f bench/tutorial/server.py ]; then
-    (cd bench/tutorial && exec "${prio[@]}" taskset -c 0 ../../.venv/bin/gunicorn -w 2 -k sync -b 127.0.0.1:7410 \
+    # The tutorial serves one tenant: the demo's first organization (whose token is measured).
+    (cd bench/tutorial && CRYPTR_TENANT_DOMAIN=${CRYPTR_TENANT_DOMAIN%%,*} exec "${prio[@]}" taskset -c 0 ../../.venv/bin/gunicorn -w 2 -k sync -b 127.0.0.1:7410 \
       --log-level warning server:app >"$work/tutorial.log" 2>&1) &
     pids+=($!)
     add tutorial-flask 7410 /api/v1/courses
