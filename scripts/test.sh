@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command: installs what the tests need (idempotent) and runs every test — Rust, the
-# no_std build, C, Python, HTTP, the four-runner conformance, a short fuzz run and the supply-chain
-# check. `.ci/run` calls exactly this. Exits non-zero on the first failing step.
+# no_std build run on an emulated Cortex-M4, C, Python, HTTP, the four-runner conformance, a
+# short fuzz run and the supply-chain check. `.ci/run` calls exactly this. Exits non-zero on the
+# first failing step.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
@@ -62,7 +63,7 @@ step "cargo fmt --check" cargo fmt --all -- --check
 step "cargo clippy -D warnings" cargo clippy --workspace --all-targets -- -D warnings
 step "cargo test" cargo test --workspace
 step "core feature serde (clippy, typed-claims tests)" core_serde
-step "no_std build + bare-metal link" scripts/baremetal.sh
+step "no_std build + bare-metal run (Cortex-M4 under qemu-system-arm)" scripts/baremetal.sh
 step "core conformance runner" core_conformance
 step "aarch64 under qemu-user" run_if_present scripts/test-aarch64.sh
 step "C library" run_if_present scripts/test-ffi.sh

@@ -1,16 +1,46 @@
-//! The no_std proof of cryptr-guard-core.
+//! The no_std proof of cryptr-guard-core, run on an emulated Cortex-M4.
 //!
-//! Built for `thumbv7em-none-eabihf`, it is a bare-metal image (vector table, reset handler, a
-//! bump allocator, a panic handler) that parses a JWKS, validates a 4096-bit RS256 token with the
-//! core and reads its `sub` and `scope` claims into `heapless` strings (the core's `serde`
-//! feature); `scripts/baremetal.sh` reports its flash (`.text` + `.rodata`). Built for the host,
-//! the same `run` is measured with a counting allocator: the peak heap of one validation.
-#![cfg_attr(target_os = "none", no_std, no_main)]
+//! A bare-metal `thumbv7em-none-eabihf` image for QEMU's `mps2-an386` board (`rt.rs`: vector
+//! table, reset code, a bump allocator, the stack paint, a timer, ARM semihosting). It parses a
+//! JWKS, validates a 4096-bit RS256 token with the core and reads its `sub` and `scope` claims
+//! into `heapless` strings (the core's `serde` feature), then prints, through semihosting:
+//!
+//! ```text
+//! result: validated exp=1700003600 sub="user-1" scope="openid email read:orders"
+//! heap: keys=… keys_live=… validation=… validation_peak=… capacity=65536
+//! stack: used=… size=32768
+//! timer: keys=… validation=… hz=25000000
+//! ```
+//!
+//! - `result: error <code>` when the token is refused: the SPEC code, or `claims_mismatch` when
+//!   the claims do not fit `AppClaims`.
+//! - `heap`, in bytes: `keys` and `validation` are how far the bump allocator moved while the key
+//!   set was parsed and while the token was validated and its claims read (it never frees, so
+//!   these are sums of every allocation: the heap an arena would need); `keys_live` is what the
+//!   key set keeps, `validation_peak` the most the validation had allocated at once on top of it
+//!   (what a freeing allocator would need at least).
+//! - `stack`: the deepest the stack went in the whole run, in bytes (the reset code paints the
+//!   stack, `rt::stack_usage` finds the deepest word that lost the paint), and its reserved size.
+//! - `timer`: ticks of the board's 25 MHz timer while the key set was parsed and while the token
+//!   was validated. Under `qemu-system-arm -icount shift=0` a guest instruction takes 1 ns of
+//!   virtual time, so a tick is 40 instructions.
+//!
+//! QEMU's semihosting command line (`-semihosting-config enable=on,target=native,arg=…`) picks
+//! the test: none validates the token; `corrupt-signature` changes one character of its
+//! signature (the answer must be `invalid_signature`); `expired` validates it a day after its
+//! `exp` (`token_expired`). The exit status is 0 only when the token validated.
+//! `scripts/baremetal.sh` builds the image, checks its flash, runs the three and checks the
+//! answers and the budgets.
+#![no_std]
+#![no_main]
+#![deny(clippy::undocumented_unsafe_blocks)]
 
 extern crate alloc;
 
 mod fixture;
+mod rt;
 
+use alloc::vec::Vec;
 use cryptr_guard_core::{KeySet, Options, Validator};
 use heapless::String;
 use serde::Deserialize;
@@ -28,144 +58,96 @@ struct Outcome {
     claims: AppClaims,
 }
 
-fn parse_keys() -> Option<KeySet> {
-    KeySet::from_jwks(fixture::JWKS).ok()
+/// Validates `token` at `now`, then reads its claims; the error code if either fails.
+fn validate(keys: &KeySet, token: &[u8], now: u64) -> Result<Outcome, &'static str> {
+    let options = Options::new([fixture::ISSUER], [fixture::AUDIENCE]);
+    let validator = Validator::new(options).map_err(|_| "invalid_options")?;
+    let verified = validator.validate(token, keys, now).map_err(|e| e.code())?;
+    let claims = verified
+        .deserialize_claims::<AppClaims>()
+        .map_err(|_| "claims_mismatch")?;
+    let exp = verified.claims().exp.ok_or("missing_claim")?;
+    Ok(Outcome { exp, claims })
 }
 
-/// Validates the token, then reads its claims; `None` if either fails.
-fn validate(keys: &KeySet) -> Option<Outcome> {
-    let validator = Validator::new(Options::new([fixture::ISSUER], [fixture::AUDIENCE])).ok()?;
-    let verified = validator
-        .validate(fixture::TOKEN, keys, fixture::NOW)
-        .ok()?;
-    let claims = verified.deserialize_claims::<AppClaims>().ok()?;
-    Some(Outcome {
-        exp: verified.claims().exp?,
-        claims,
-    })
+/// The fixture's token with one character of its signature changed to another base64url one:
+/// still well-formed, but no longer signed by the key.
+fn corrupted_token() -> Vec<u8> {
+    let mut token = fixture::TOKEN.to_vec();
+    let signature = token
+        .iter()
+        .rposition(|&b| b == b'.')
+        .map_or(0, |dot| dot + 1);
+    if let Some(c) = token.get_mut(signature + 10) {
+        *c = if *c == b'A' { b'B' } else { b'A' };
+    }
+    token
 }
 
-#[cfg(target_os = "none")]
-mod bare {
-    use core::alloc::{GlobalAlloc, Layout};
-    use core::cell::UnsafeCell;
-    use core::panic::PanicInfo;
-
-    const HEAP_SIZE: usize = 64 * 1024;
-
-    /// A bump allocator: enough for a validation, and it never frees.
-    struct Bump {
-        heap: UnsafeCell<[u8; HEAP_SIZE]>,
-        next: UnsafeCell<usize>,
-    }
-
-    // Single core, no interrupts touch the heap.
-    unsafe impl Sync for Bump {}
-
-    unsafe impl GlobalAlloc for Bump {
-        unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-            // SAFETY: single-threaded bare-metal image; `next` is only touched here.
-            let next = unsafe { &mut *self.next.get() };
-            let start = (*next + layout.align() - 1) & !(layout.align() - 1);
-            let end = start + layout.size();
-            if end > HEAP_SIZE {
-                return core::ptr::null_mut();
-            }
-            *next = end;
-            // SAFETY: start..end lies inside the heap array.
-            unsafe { (self.heap.get() as *mut u8).add(start) }
-        }
-
-        unsafe fn dealloc(&self, _ptr: *mut u8, _layout: Layout) {}
-    }
-
-    #[global_allocator]
-    static ALLOCATOR: Bump = Bump {
-        heap: UnsafeCell::new([0; HEAP_SIZE]),
-        next: UnsafeCell::new(0),
-    };
-
-    #[panic_handler]
-    fn panic(_info: &PanicInfo<'_>) -> ! {
-        loop {}
-    }
-
-    #[unsafe(link_section = ".vector_table.reset")]
-    #[unsafe(no_mangle)]
-    static RESET_VECTOR: extern "C" fn() -> ! = reset;
-
-    /// Where the result is kept: the success flag, then `exp` (little-endian), `sub` and `scope`
-    /// (length-prefixed).
-    #[unsafe(no_mangle)]
-    static mut OBSERVED: [u8; 139] = [0; 139];
-
-    #[unsafe(no_mangle)]
-    extern "C" fn reset() -> ! {
-        let outcome = super::parse_keys().and_then(|keys| super::validate(&keys));
-        let out = core::ptr::addr_of_mut!(OBSERVED).cast::<u8>();
-        let mut at = 0;
-        let mut put = |byte: u8| {
-            // SAFETY: `at` stays below 139 (1 + 8 + 2 × (1 + 64) bytes); single-threaded image.
-            unsafe { core::ptr::write_volatile(out.add(at), byte) };
-            at += 1;
-        };
-        // Keep the result observable so nothing is optimised away.
-        put(u8::from(outcome.is_some()));
-        if let Some(outcome) = outcome {
-            outcome.exp.to_le_bytes().into_iter().for_each(&mut put);
-            for text in [&outcome.claims.sub, &outcome.claims.scope] {
-                put(text.len() as u8);
-                text.bytes().for_each(&mut put);
-            }
-        }
-        loop {}
-    }
+/// Does the command line hold `word`?
+fn asks(command_line: &[u8], word: &[u8]) -> bool {
+    command_line.windows(word.len()).any(|w| w == word)
 }
 
-#[cfg(not(target_os = "none"))]
-fn main() {
-    use std::alloc::{GlobalAlloc, Layout, System};
-    use std::sync::atomic::{AtomicUsize, Ordering};
-
-    struct Counting;
-    static CURRENT: AtomicUsize = AtomicUsize::new(0);
-    static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-    unsafe impl GlobalAlloc for Counting {
-        unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-            let now = CURRENT.fetch_add(layout.size(), Ordering::SeqCst) + layout.size();
-            PEAK.fetch_max(now, Ordering::SeqCst);
-            // SAFETY: forwarded to the system allocator with the same layout.
-            unsafe { System.alloc(layout) }
-        }
-
-        unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-            CURRENT.fetch_sub(layout.size(), Ordering::SeqCst);
-            // SAFETY: forwarded to the system allocator with the same layout.
-            unsafe { System.dealloc(ptr, layout) }
-        }
+/// Called by the reset code, on the painted stack.
+extern "C" fn entry() -> ! {
+    let mut buffer = [0u8; 64];
+    let command_line = rt::command_line(&mut buffer);
+    let mut token = alloc::borrow::Cow::Borrowed(fixture::TOKEN);
+    let mut now = fixture::NOW;
+    if asks(command_line, b"corrupt-signature") {
+        token = alloc::borrow::Cow::Owned(corrupted_token());
+    }
+    if asks(command_line, b"expired") {
+        now = fixture::NOW + 86_400 + 3_600;
     }
 
-    #[global_allocator]
-    static ALLOCATOR: Counting = Counting;
+    let start = rt::heap();
+    rt::timer_start();
+    let keys = KeySet::from_jwks(fixture::JWKS);
+    let ticks_keys = rt::timer_ticks();
+    let after_keys = rt::heap();
+    rt::heap_reset_peak();
+    let outcome = keys
+        .map_err(|e| e.code())
+        .and_then(|keys| validate(&keys, &token, now));
+    let ticks_validation = rt::timer_ticks() - ticks_keys;
+    let end = rt::heap();
+    // Read back the stack now, before printing (printing is shallow, but it is not the subject).
+    let (stack_size, stack_used) = rt::stack_usage();
 
-    let Some(keys) = parse_keys() else {
-        eprintln!("the fixture's key set did not parse");
-        std::process::exit(1);
-    };
-    let base = CURRENT.load(Ordering::SeqCst);
-    PEAK.store(base, Ordering::SeqCst);
-    let outcome = validate(&keys);
-    let peak = PEAK.load(Ordering::SeqCst) - base;
-    match outcome {
-        Some(Outcome { exp, claims }) => println!(
-            "validated a 4096-bit token (exp {exp}, sub {:?}, scope {:?}); peak heap {peak} bytes",
-            claims.sub.as_str(),
-            claims.scope.as_str()
-        ),
-        None => {
-            eprintln!("the fixture's token did not validate");
-            std::process::exit(1);
+    match &outcome {
+        Ok(Outcome { exp, claims }) => {
+            rt::print(b"result: validated exp=");
+            // A validated token's `exp` is after `now`, so positive.
+            rt::print_u64(exp.unsigned_abs());
+            rt::print(b" sub=\"");
+            rt::print(claims.sub.as_bytes());
+            rt::print(b"\" scope=\"");
+            rt::print(claims.scope.as_bytes());
+            rt::print(b"\"\n");
+        }
+        Err(code) => {
+            rt::print(b"result: error ");
+            rt::print(code.as_bytes());
+            rt::print(b"\n");
         }
     }
+    for (label, value) in [
+        (&b"heap: keys="[..], after_keys.bump - start.bump),
+        (b" keys_live=", after_keys.live - start.live),
+        (b" validation=", end.bump - after_keys.bump),
+        (b" validation_peak=", end.peak - after_keys.live),
+        (b" capacity=", rt::HEAP_SIZE),
+        (b"\nstack: used=", stack_used),
+        (b" size=", stack_size),
+        (b"\ntimer: keys=", ticks_keys as usize),
+        (b" validation=", ticks_validation as usize),
+        (b" hz=", rt::TIMER_HZ as usize),
+    ] {
+        rt::print(label);
+        rt::print_u64(value as u64);
+    }
+    rt::print(b"\n");
+    rt::exit(outcome.is_ok())
 }
