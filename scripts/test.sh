@@ -68,7 +68,7 @@ step "core conformance runner" core_conformance
 step "aarch64 under qemu-user" run_if_present scripts/test-aarch64.sh
 step "C library" run_if_present scripts/test-ffi.sh
 step "Python module + Flask" run_if_present scripts/test-python.sh
-step "Python wheel without Rust (Flask, FastAPI, Django examples)" run_if_present scripts/test-wheel.sh
+step "Python wheel without Rust (the quickstart: two organizations, Flask, FastAPI, Django, serve)" run_if_present scripts/test-wheel.sh
 step "differential vs PyJWT and cryptography" run_if_present scripts/test-differential.sh
 step "server" run_if_present scripts/test-server.sh
 step "cross-host table (Flask, FastAPI, DRF, server)" run_if_present scripts/test-cross-host.sh
