@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Tests of the C library (ffi/, include/): the committed header is what the pinned cbindgen
-# generates, clippy, the Rust unit tests, the C tests (C99, -Wall -Wextra -Wpedantic -Werror:
-# test_api.c, and test_guard.c, which drives a two-issuer guard against a real test issuer on
-# 127.0.0.1, ffi/tests/c/issuer.py) linked against the static and the shared library, each run
-# plain, under ASan+UBSan and under valgrind memcheck, the C conformance runner over every vector
-# compared with the expectations (and with the core runner), and the example CLI built through
+# generates, clippy, the Rust unit tests, the C tests (C99, -Wall -Wextra -Wpedantic -Werror: the
+# api program, test_api.c with test_api_*.c, and the guard program, test_guard.c, which drives a
+# two-issuer guard against a real test issuer on 127.0.0.1, ffi/tests/c/issuer.py) linked
+# against the static and the shared library, each run plain, under ASan+UBSan and under valgrind
+# memcheck, the C conformance runner over every vector compared with the expectations (and with
+# the core runner), and the example CLI built through
 # pkg-config (shared and static, with the Makefile and with the README's command lines) and run;
 # the installed layout (SONAME, links, stripped files, exported symbols) and the example built
 # through the CMake package (shared and static) and run.
@@ -72,7 +73,8 @@ echo "== ffi: C tests"
 python3 ffi/tests/c/gen_fixtures.py tests/vectors "$build"
 CFLAGS+=(-Iffi/tests/c)
 for prog in api guard; do
-  src=("ffi/tests/c/test_$prog.c" "$build/fixtures.c")
+  # A program is test_PROG.c and any test_PROG_*.c beside it (one file per part of the API).
+  src=(ffi/tests/c/test_"$prog"*.c "$build/fixtures.c")
   gcc "${CFLAGS[@]}" "${src[@]}" "$lib/libcryptr_guard.a" "${NATIVE[@]}" \
     -o "$build/${prog}_static"
   gcc "${CFLAGS[@]}" "${src[@]}" -L"$lib" -lcryptr_guard -Wl,-rpath,"$lib" -lpthread \

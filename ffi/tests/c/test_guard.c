@@ -26,6 +26,9 @@
 #include "fixtures.h"
 #include "testing.h"
 
+int passed = 0;
+int failed = 0;
+
 /* ------------------------------------------------------------------------------------------ */
 /* A minimal HTTP/1.0 GET over a plain socket: what a host does with libcurl. */
 

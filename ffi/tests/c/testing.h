@@ -1,7 +1,7 @@
 /*
- * The check macros of the C test programs (test_api.c, test_guard.c): each counts a pass or
- * reports the failed line on stderr. One test program is one translation unit plus the
- * generated fixtures, so the counters are static.
+ * The check macros of the C test programs (test_api.c with test_api_*.c, test_guard.c): each
+ * counts a pass or reports the failed line on stderr. A program may be several translation
+ * units: the counters are defined once, in the file that has main().
  */
 #ifndef CG_TESTING_H
 #define CG_TESTING_H
@@ -11,8 +11,8 @@
 
 #include "cryptr_guard.h"
 
-static int passed = 0;
-static int failed = 0;
+extern int passed;
+extern int failed;
 
 #define CHECK(cond)                                                          \
   do {                                                                       \
