@@ -188,8 +188,9 @@ typedef enum cg_fetch_failure {
 // host runs it without holding its lock of the guard.
 typedef struct cg_check cg_check;
 
-// A JWKS fetch the guard asks the host to run (from `cg_guard_advance` or
-// `cg_guard_due_fetches`): an HTTP `GET` of `cg_fetch_url` without redirects, given up after
+// A fetch the guard asks the host to run (from `cg_guard_advance` or `cg_guard_due_fetches`): a
+// key set, or an issuer's OpenID configuration (`cg_fetch_kind`, for logs and metrics; the host
+// runs both the same way): an HTTP `GET` of `cg_fetch_url` without redirects, given up after
 // `cg_fetch_timeout` seconds from its start (connection to last byte), reading at most
 // `cg_fetch_max_bytes` of body. Report what came of it with `cg_guard_fetch_done` or
 // `cg_guard_fetch_failed`, which consume the fetch: until then the issuer counts as fetching,
@@ -764,6 +765,11 @@ bool cg_fetch_is_background(const struct cg_fetch *fetch);
 // The index of the issuer whose key set this is (as `cg_guard_issuer_name`; 0 for NULL).
 size_t cg_fetch_issuer(const struct cg_fetch *fetch);
 
+// What it fetches, for logs and metrics: `"key_set"` (a JWKS) or `"discovery"` (an issuer's
+// OpenID configuration, for the URL of its key set). The host runs and reports both the same
+// way. A static NUL-terminated string; `"unknown"` for NULL.
+const char *cg_fetch_kind(const struct cg_fetch *fetch);
+
 // Why the guard asks for it, for logs: `"no_usable_set"` (never fetched, every fetch failed, or
 // the set is past its grace), `"stale"` (a refresh) or `"unknown_key"` (a token named a key the
 // set lacks). A static NUL-terminated string; `"unknown"` for NULL.
@@ -829,7 +835,11 @@ enum cg_status cg_guard_settings_default(struct cg_guard_settings *settings);
 
 // A guard for `options` (copied) whose accepted issuers each get a key set: `jwks_urls[i]`
 // (`jwks_url_lens[i]` bytes, UTF-8) is the JWKS URL of the i-th issuer added to the options, and
-// `count` must be the number of issuers. `settings` may be NULL for the defaults.
+// `count` must be the number of issuers. A NULL `jwks_urls[i]` with length 0 means none: the
+// issuer's JWKS URL is then the `jwks_uri` of its OpenID configuration, which the guard asks the
+// host to fetch first from `{issuer}/.well-known/openid-configuration` (a `cg_fetch` like any
+// other; `cg_fetch_kind` says `"discovery"`), and the issuer must be an `https` URL (`http` only
+// with `allow_http`) without a query. `settings` may be NULL for the defaults.
 //
 // On `CG_OK`, a new guard in `*out`. `CG_INVALID_ARGUMENT` for a configuration error (invalid
 // options, a URL that is not `https` unless `allow_http`, an issuer named twice, settings out of
@@ -887,7 +897,8 @@ enum cg_status cg_guard_advance(struct cg_guard *guard,
 // status (never use it again). On `CG_OK`, `*label` is a
 // static NUL-terminated label for logs and metrics: `"ok"` (installed), `"no_usable_key"`,
 // `"superseded"` (a newer set is in use), or the failure's `"http_status"`, `"too_large"`,
-// `"invalid_jwks"`; and, when `message` is not NULL, a human sentence for the log is written into
+// `"invalid_jwks"`, `"invalid_discovery"` (a fetch of an OpenID configuration: `"ok"` when it
+// was installed); and, when `message` is not NULL, a human sentence for the log is written into
 // `(message, message_len)` (NUL-terminated, cut to fit as `snprintf` does; `CG_REPORT_MAX` bytes
 // always suffice). Call it with the host's lock held.
 enum cg_status cg_guard_fetch_done(struct cg_guard *guard,
@@ -943,7 +954,9 @@ enum cg_status cg_guard_issuer_name(const struct cg_guard *guard,
                                     const uint8_t **name,
                                     size_t *name_len);
 
-// The JWKS URL of issuer `index` (borrowed until `cg_guard_free`).
+// The JWKS URL of issuer `index` (borrowed until the guard next changes: a fetch report, or
+// `cg_guard_free`): the one given, or for an issuer whose JWKS URL is discovered, the `jwks_uri`
+// of the last OpenID configuration installed (length 0 before any).
 // `CG_INVALID_ARGUMENT` when `index >= cg_guard_issuer_count`.
 enum cg_status cg_guard_issuer_jwks_url(const struct cg_guard *guard,
                                         size_t index,

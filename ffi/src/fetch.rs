@@ -1,15 +1,17 @@
-//! `cg_fetch`: a JWKS fetch a guard asks its host to run.
+//! `cg_fetch`: a fetch a guard asks its host to run (a key set, or an issuer's OpenID
+//! configuration).
 
 use std::ffi::c_char;
 
-use cryptr_guard_core::guard::Fetch;
+use cryptr_guard_core::guard::{Fetch, FetchKind};
 use cryptr_guard_core::keyset_cache::FetchReason;
 
 use crate::boundary::{CText, Out, boundary, expose, free, handle};
 use crate::cg_status;
 
-/// A JWKS fetch the guard asks the host to run (from `cg_guard_advance` or
-/// `cg_guard_due_fetches`): an HTTP `GET` of `cg_fetch_url` without redirects, given up after
+/// A fetch the guard asks the host to run (from `cg_guard_advance` or `cg_guard_due_fetches`): a
+/// key set, or an issuer's OpenID configuration (`cg_fetch_kind`, for logs and metrics; the host
+/// runs both the same way): an HTTP `GET` of `cg_fetch_url` without redirects, given up after
 /// `cg_fetch_timeout` seconds from its start (connection to last byte), reading at most
 /// `cg_fetch_max_bytes` of body. Report what came of it with `cg_guard_fetch_done` or
 /// `cg_guard_fetch_failed`, which consume the fetch: until then the issuer counts as fetching,
@@ -78,6 +80,21 @@ pub extern "C" fn cg_fetch_is_background(fetch: *const cg_fetch) -> bool {
 #[unsafe(no_mangle)]
 pub extern "C" fn cg_fetch_issuer(fetch: *const cg_fetch) -> usize {
     boundary(|| handle(fetch).map_or(0, |f| f.fetch.issuer()))
+}
+
+/// What it fetches, for logs and metrics: `"key_set"` (a JWKS) or `"discovery"` (an issuer's
+/// OpenID configuration, for the URL of its key set). The host runs and reports both the same
+/// way. A static NUL-terminated string; `"unknown"` for NULL.
+#[unsafe(no_mangle)]
+pub extern "C" fn cg_fetch_kind(fetch: *const cg_fetch) -> *const c_char {
+    boundary(|| {
+        let kind: &'static [u8] = match handle(fetch).map(|f| f.fetch.kind()) {
+            Ok(FetchKind::KeySet) => b"key_set\0",
+            Ok(FetchKind::Discovery) => b"discovery\0",
+            Err(_) => b"unknown\0",
+        };
+        kind.as_ptr().cast()
+    })
 }
 
 /// Why the guard asks for it, for logs: `"no_usable_set"` (never fetched, every fetch failed, or

@@ -1,5 +1,6 @@
 //! `cg_guard`: the sans-I/O guard of a protected resource (several issuers, each with its JWKS URL,
-//! key-set cache and verified-token cache), built from the `CRYPTR_*` settings or from options.
+//! given or discovered, its key-set cache and verified-token cache), built from the `CRYPTR_*`
+//! settings or from options.
 
 use std::cell::Cell;
 use std::collections::VecDeque;
@@ -12,7 +13,8 @@ use cryptr_guard_core::keyset_cache::CacheConfig;
 use cryptr_guard_core::{Action, ConfigError, Guard, KeySetOptions};
 
 use crate::boundary::{
-    Out, array, boundary, bytes, expose, free, handle, handle_mut, optional_bytes, text, write_text,
+    Out, array, boundary, bytes, expose, free, handle, handle_mut, optional_bytes, optional_text,
+    write_text,
 };
 use crate::{cg_check, cg_fetch, cg_options, cg_status};
 
@@ -240,7 +242,11 @@ fn guard_settings(settings: &cg_guard_settings) -> Result<GuardSettings, ConfigE
 
 /// A guard for `options` (copied) whose accepted issuers each get a key set: `jwks_urls[i]`
 /// (`jwks_url_lens[i]` bytes, UTF-8) is the JWKS URL of the i-th issuer added to the options, and
-/// `count` must be the number of issuers. `settings` may be NULL for the defaults.
+/// `count` must be the number of issuers. A NULL `jwks_urls[i]` with length 0 means none: the
+/// issuer's JWKS URL is then the `jwks_uri` of its OpenID configuration, which the guard asks the
+/// host to fetch first from `{issuer}/.well-known/openid-configuration` (a `cg_fetch` like any
+/// other; `cg_fetch_kind` says `"discovery"`), and the issuer must be an `https` URL (`http` only
+/// with `allow_http`) without a query. `settings` may be NULL for the defaults.
 ///
 /// On `CG_OK`, a new guard in `*out`. `CG_INVALID_ARGUMENT` for a configuration error (invalid
 /// options, a URL that is not `https` unless `allow_http`, an issuer named twice, settings out of
@@ -269,11 +275,11 @@ pub extern "C" fn cg_guard_new(
         let urls = urls
             .iter()
             .zip(lens)
-            .map(|(&url, &len)| match text(url, len) {
+            .map(|(&url, &len)| match optional_text(url, len) {
                 Err(cg_status::CG_INVALID_ARGUMENT) => Err(fail("a JWKS URL is not UTF-8 text")),
                 other => other,
             })
-            .collect::<Result<Vec<&str>, cg_status>>()?;
+            .collect::<Result<Vec<Option<&str>>, cg_status>>()?;
         if urls.len() != options.issuers().len() {
             return Err(fail(
                 "give one JWKS URL per issuer of the options, in the same order",
@@ -283,7 +289,10 @@ pub extern "C" fn cg_guard_new(
             .issuers()
             .iter()
             .zip(urls)
-            .map(|(issuer, url)| IssuerSource::new(issuer.clone(), url))
+            .map(|(issuer, url)| match url {
+                Some(url) => IssuerSource::new(issuer.clone(), url),
+                None => IssuerSource::discover(issuer.clone()),
+            })
             .collect();
         let settings = match settings {
             Some(s) => guard_settings(s).map_err(|ConfigError(problem)| fail(problem))?,
@@ -379,6 +388,7 @@ fn label_cstr(label: &str) -> &'static [u8] {
         "too_large" => b"too_large\0",
         "network" => b"network\0",
         "invalid_jwks" => b"invalid_jwks\0",
+        "invalid_discovery" => b"invalid_discovery\0",
         _ => b"other\0",
     }
 }
@@ -406,7 +416,8 @@ fn take_fetch(fetch: *mut cg_fetch) -> Result<Box<cg_fetch>, cg_status> {
 /// status (never use it again). On `CG_OK`, `*label` is a
 /// static NUL-terminated label for logs and metrics: `"ok"` (installed), `"no_usable_key"`,
 /// `"superseded"` (a newer set is in use), or the failure's `"http_status"`, `"too_large"`,
-/// `"invalid_jwks"`; and, when `message` is not NULL, a human sentence for the log is written into
+/// `"invalid_jwks"`, `"invalid_discovery"` (a fetch of an OpenID configuration: `"ok"` when it
+/// was installed); and, when `message` is not NULL, a human sentence for the log is written into
 /// `(message, message_len)` (NUL-terminated, cut to fit as `snprintf` does; `CG_REPORT_MAX` bytes
 /// always suffice). Call it with the host's lock held.
 #[unsafe(no_mangle)]
@@ -572,7 +583,9 @@ pub extern "C" fn cg_guard_issuer_name(
     })
 }
 
-/// The JWKS URL of issuer `index` (borrowed until `cg_guard_free`).
+/// The JWKS URL of issuer `index` (borrowed until the guard next changes: a fetch report, or
+/// `cg_guard_free`): the one given, or for an issuer whose JWKS URL is discovered, the `jwks_uri`
+/// of the last OpenID configuration installed (length 0 before any).
 /// `CG_INVALID_ARGUMENT` when `index >= cg_guard_issuer_count`.
 #[unsafe(no_mangle)]
 pub extern "C" fn cg_guard_issuer_jwks_url(
@@ -585,13 +598,15 @@ pub extern "C" fn cg_guard_issuer_jwks_url(
         let guard = handle(guard)?;
         let url = Out::new(url)?;
         let url_len = Out::new(url_len)?;
-        // The URL does not depend on the instant the status is taken at.
+        // At instant 0 (before anything was fetched, as the caches count time) a discovered URL
+        // is the last one installed, however old: this asks where the key set is, not whether
+        // it may be fetched now.
         let status = guard
             .guard
             .issuers(0)
             .nth(index)
             .ok_or(cg_status::CG_INVALID_ARGUMENT)?;
-        expose(status.jwks_url.as_bytes(), url, url_len);
+        expose(status.jwks_url.unwrap_or_default().as_bytes(), url, url_len);
         Ok(())
     })
 }

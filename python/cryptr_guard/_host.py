@@ -169,7 +169,10 @@ class Host:
         at start-up, e.g. in a lifespan handler, or a periodic retry), and waits for them."""
         jobs = self.guard.due_fetches()
         labels = await asyncio.gather(*(self.run(job) for job in jobs))
-        return [{"issuer": job.issuer, "jwks_url": job.url, "outcome": label} for job, label in zip(jobs, labels)]
+        return [
+            {"issuer": job.issuer, "jwks_url": job.url, "kind": job.kind, "outcome": label}
+            for job, label in zip(jobs, labels)
+        ]
 
     def _start(self, job: FetchJob) -> None:
         """Starts a background fetch on the running loop, holding its task until it ends."""

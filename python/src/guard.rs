@@ -165,11 +165,10 @@ fn log(py: Python<'_>, level: u8, message: &str) {
     }
 }
 
-/// Where a fetch goes and for which issuer, for the logs.
+/// The issuer a fetch is for, for the logs.
 #[derive(Clone, Debug)]
 pub(crate) struct Source {
     pub(crate) issuer: String,
-    pub(crate) jwks_url: String,
 }
 
 /// Runs `fetch` through the Python `fetcher` and reports it to the guard, whatever happens: a
@@ -209,6 +208,7 @@ pub(crate) fn report_answer(
     answer: Result<Bound<'_, PyAny>, PyErr>,
     now: Option<u64>,
 ) -> PyResult<FetchReport> {
+    let url = fetch.url().to_owned();
     let fetched = match answer {
         Ok(value) => match Fetched::from_python(&value) {
             Some(fetched) => fetched,
@@ -217,8 +217,7 @@ pub(crate) fn report_answer(
                     py,
                     WARNING,
                     &format!(
-                        "the JWKS fetcher answered neither (status, cache_control, body) nor \"timeout\", \"too_large\" or \"network\" for {}",
-                        source.jwks_url
+                        "the JWKS fetcher answered neither (status, cache_control, body) nor \"timeout\", \"too_large\" or \"network\" for {url}",
                     ),
                 );
                 Fetched::Network
@@ -228,7 +227,7 @@ pub(crate) fn report_answer(
             log(
                 py,
                 WARNING,
-                &format!("the JWKS fetcher raised for {}: {error}", source.jwks_url),
+                &format!("the JWKS fetcher raised for {url}: {error}"),
             );
             Fetched::Network
         }
@@ -236,15 +235,11 @@ pub(crate) fn report_answer(
     let at = now_or_clock(now);
     let report = py.detach(|| no_panic(|| shared.report(fetch, fetched.result(), at)))?;
     let level = match &report {
-        FetchReport::Installed { .. } => INFO,
+        FetchReport::Installed { .. } | FetchReport::Discovered { .. } => INFO,
         FetchReport::Superseded => DEBUG,
         FetchReport::NoUsableKey { .. } | FetchReport::Failed(_) => WARNING,
     };
-    log(
-        py,
-        level,
-        &format!("{} ({}): {report}", source.issuer, source.jwks_url),
-    );
+    log(py, level, &format!("{} ({url}): {report}", source.issuer));
     Ok(report)
 }
 
@@ -255,6 +250,8 @@ struct FetchTask {
     shared: Arc<Shared>,
     fetcher: Py<PyAny>,
     source: Source,
+    url: String,
+    kind: &'static str,
     fetch: Mutex<Option<Fetch>>,
     now: Option<u64>,
     report: Mutex<Option<FetchReport>>,
@@ -352,7 +349,6 @@ impl PyGuard {
             .issuers(0)
             .map(|status| Source {
                 issuer: status.issuer.to_owned(),
-                jwks_url: status.jwks_url.to_owned(),
             })
             .collect();
         let capacity = guard
@@ -476,8 +472,10 @@ impl PyGuard {
     /// Runs the fetches the core wants now without a request (at start-up, so that the first
     /// request finds its key set; from a periodic timer, to retry an issuer that is down), each
     /// in a thread of its own, and waits for them. Returns what each did: `{"issuer",
-    /// "jwks_url", "outcome", "message"}` (`outcome`: `ok`, `no_usable_key`, `superseded`,
-    /// `http_status`, `timeout`, `too_large`, `network` or `invalid_jwks`).
+    /// "jwks_url", "kind", "outcome", "message"}` (`jwks_url`: the URL fetched; `kind`: `key_set`
+    /// or `discovery`, an issuer's OpenID configuration; `outcome`: `ok`, `no_usable_key`,
+    /// `superseded`, `http_status`, `timeout`, `too_large`, `network`, `invalid_jwks` or
+    /// `invalid_discovery`).
     #[pyo3(signature = (*, now = None))]
     fn fetch_due<'py>(&self, py: Python<'py>, now: Option<u64>) -> PyResult<Bound<'py, PyList>> {
         let at = now_or_clock(now);
@@ -500,7 +498,8 @@ impl PyGuard {
             if let Some(report) = report {
                 let entry = PyDict::new(py);
                 entry.set_item("issuer", &task.source.issuer)?;
-                entry.set_item("jwks_url", &task.source.jwks_url)?;
+                entry.set_item("jwks_url", &task.url)?;
+                entry.set_item("kind", task.kind)?;
                 entry.set_item("outcome", report.label())?;
                 entry.set_item("message", report.to_string())?;
                 reports.append(entry)?;
@@ -516,8 +515,9 @@ impl PyGuard {
         self.shared.with_state(py, |state| state.guard.is_ready(at))
     }
 
-    /// Each issuer's state, in configuration order (readiness, metrics): `issuer`, `jwks_url`,
-    /// `ready`, `key_set` (`missing`, `fresh`, `stale` or `expired`), `usable_keys`,
+    /// Each issuer's state, in configuration order (readiness, metrics): `issuer`, `jwks_url`
+    /// (given, or discovered: `None` before its OpenID configuration is fetched),
+    /// `discovery_url` (`None` unless the JWKS URL is discovered), `ready`, `key_set` (`missing`, `fresh`, `stale` or `expired`), `usable_keys`,
     /// `generation`, `fetch_in_flight`, `consecutive_failures`, `cached_tokens`,
     /// `token_cache_hits`, `token_cache_misses`, `token_cache_evictions`.
     #[pyo3(signature = (*, now = None))]
@@ -537,7 +537,10 @@ impl PyGuard {
                     (
                         (
                             s.issuer.to_owned(),
-                            s.jwks_url.to_owned(),
+                            (
+                                s.jwks_url.map(str::to_owned),
+                                s.discovery_url.map(str::to_owned),
+                            ),
                             s.status.is_ready(),
                             set,
                         ),
@@ -561,7 +564,8 @@ impl PyGuard {
         for ((issuer, url, ready, set), (keys, generation, in_flight, failures), tokens) in rows {
             let row = PyDict::new(py);
             row.set_item("issuer", issuer)?;
-            row.set_item("jwks_url", url)?;
+            row.set_item("jwks_url", url.0)?;
+            row.set_item("discovery_url", url.1)?;
             row.set_item("ready", ready)?;
             row.set_item("key_set", set)?;
             row.set_item("usable_keys", keys)?;
@@ -604,6 +608,8 @@ impl PyGuard {
             shared: Arc::clone(&self.shared),
             fetcher: self.fetcher.clone_ref(py),
             source,
+            url: fetch.url().to_owned(),
+            kind: fetch.kind().label(),
             fetch: Mutex::new(Some(fetch)),
             now,
             report: Mutex::new(None),
@@ -613,7 +619,6 @@ impl PyGuard {
     pub(crate) fn source(&self, issuer: usize) -> Source {
         self.sources.get(issuer).cloned().unwrap_or_else(|| Source {
             issuer: String::new(),
-            jwks_url: String::new(),
         })
     }
 

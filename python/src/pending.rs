@@ -237,7 +237,8 @@ impl PyPending {
     }
 }
 
-/// A JWKS fetch the core wants run by the host's own HTTP client: `url`, `timeout` (the whole
+/// A fetch the core wants run by the host's own HTTP client (a key set, or an issuer's OpenID
+/// configuration: `kind`, for logs only; both are run the same way): `url`, `timeout` (the whole
 /// fetch's deadline, seconds), `max_bytes`; report what came of it with `done(outcome)`, where
 /// `outcome` is what a fetcher answers (`(status, cache_control, body)`, or `"timeout"`,
 /// `"too_large"`, `"network"`). A job dropped without a report counts as a network failure, so
@@ -251,6 +252,7 @@ pub(crate) struct PyFetchJob {
     timeout: u64,
     max_bytes: usize,
     background: bool,
+    kind: &'static str,
     fetch: Mutex<Option<Fetch>>,
     now: Option<u64>,
 }
@@ -264,6 +266,7 @@ impl PyFetchJob {
             timeout: fetch.timeout(),
             max_bytes: fetch.max_bytes(),
             background: fetch.is_background(),
+            kind: fetch.kind().label(),
             fetch: Mutex::new(Some(fetch)),
             now,
         }
@@ -272,7 +275,7 @@ impl PyFetchJob {
 
 #[pymethods]
 impl PyFetchJob {
-    /// The JWKS URL to `GET`.
+    /// The URL to `GET`.
     #[getter]
     fn url(&self) -> &str {
         &self.url
@@ -302,8 +305,16 @@ impl PyFetchJob {
         self.background
     }
 
+    /// What it fetches, for logs: `key_set`, or `discovery` (the issuer's OpenID configuration,
+    /// for the URL of its key set). Both are run and reported the same way.
+    #[getter]
+    fn kind(&self) -> &'static str {
+        self.kind
+    }
+
     /// Reports what came of the fetch; returns the report's label (`ok`, `no_usable_key`,
-    /// `superseded`, `http_status`, `timeout`, `too_large`, `network` or `invalid_jwks`). An
+    /// `superseded`, `http_status`, `timeout`, `too_large`, `network`, `invalid_jwks` or
+    /// `invalid_discovery`). An
     /// outcome outside the protocol is a network failure. Once only.
     #[pyo3(signature = (outcome))]
     fn done(&self, py: Python<'_>, outcome: &Bound<'_, PyAny>) -> PyResult<&'static str> {
@@ -324,8 +335,9 @@ impl PyFetchJob {
 
     fn __repr__(&self) -> String {
         format!(
-            "FetchJob(url={:?}, timeout={}, background={})",
+            "FetchJob(url={:?}, kind={:?}, timeout={}, background={})",
             self.url,
+            self.kind,
             self.timeout,
             if self.background { "True" } else { "False" }
         )

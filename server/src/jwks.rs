@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use cryptr_guard_core::guard::{FetchReport, FetchResult};
+use cryptr_guard_core::guard::{FetchKind, FetchReport, FetchResult};
 use cryptr_guard_core::keyset_cache::FetchReason;
 use reqwest::header::{CACHE_CONTROL, CONTENT_LENGTH};
 
@@ -137,10 +137,15 @@ impl Fetcher {
 pub fn log_fetch(
     issuer: &str,
     url: &str,
+    kind: FetchKind,
     reason: FetchReason,
     report: &FetchReport,
     fetched: &Fetched,
 ) {
+    if kind == FetchKind::Discovery {
+        log_discovery(issuer, url, reason, report, fetched);
+        return;
+    }
     let skipped = match report {
         FetchReport::Installed { usable, skipped } => {
             tracing::info!(
@@ -157,7 +162,7 @@ pub fn log_fetch(
             tracing::warn!(issuer, url, ?reason, report = %report, "JWKS fetched");
             skipped.as_slice()
         }
-        FetchReport::Superseded => {
+        FetchReport::Superseded | FetchReport::Discovered { .. } => {
             tracing::debug!(issuer, url, ?reason, report = %report, "JWKS fetched");
             &[]
         }
@@ -182,6 +187,41 @@ pub fn log_fetch(
             reason = key.reason.description(),
             "JWKS key skipped"
         );
+    }
+}
+
+/// The log line of a fetch of an issuer's OpenID configuration.
+fn log_discovery(
+    issuer: &str,
+    url: &str,
+    reason: FetchReason,
+    report: &FetchReport,
+    fetched: &Fetched,
+) {
+    match report {
+        FetchReport::Discovered { jwks_uri } => {
+            tracing::info!(
+                issuer,
+                url,
+                ?reason,
+                jwks_uri,
+                "OpenID configuration fetched"
+            );
+        }
+        FetchReport::Failed(failure) => {
+            let result = failure.label();
+            match fetched.cause() {
+                Some(cause) => {
+                    tracing::warn!(issuer, url, ?reason, result, error = %failure, cause, "OpenID discovery failed")
+                }
+                None => {
+                    tracing::warn!(issuer, url, ?reason, result, error = %failure, "OpenID discovery failed")
+                }
+            }
+        }
+        other => {
+            tracing::debug!(issuer, url, ?reason, report = %other, "OpenID configuration fetched");
+        }
     }
 }
 

@@ -32,7 +32,7 @@ pub use forward::{
     CLAIM_HEADER_PREFIX, CLIENT_ID_HEADER, ISSUER_HEADER, KEY_ID_HEADER, SCOPES_HEADER,
     SUBJECT_HEADER, TENANT_HEADER, header_text, percent_decode,
 };
-pub use state::{AppState, IssuerReport, Settings, StartError, VerifyMode};
+pub use state::{AppState, IssuerReport, KeysAt, Settings, StartError, VerifyMode};
 
 /// The Cryptr Flask tutorial's course list, served by `GET /api/v1/courses`.
 pub const COURSES: &str = r#"[{"id":1,"user_id":"eba25511-afce-4c8e-8cab-f82822434648","title":"learn git","tags":["colaborate","git","cli","commit","versionning"],"img":"https://carlchenet.com/wp-content/uploads/2019/04/git-logo.png","desc":"Learn how to create, manage, fork, and collaborate on a project. Git stays a major part of all companies projects. Learning git is learning how to make your project better everyday","date":"5 Nov","timestamp":1604577600000,"teacher":{"name":"Max","picture":"https://images.unsplash.com/photo-1558531304-a4773b7e3a9c?ixlib=rb-1.2.1&ixid=eyJhcHBfaWQiOjEyMDd9&auto=format&fit=crop&w=634&q=80"}}]"#;
@@ -126,6 +126,8 @@ async fn readyz(State(state): State<AppState>) -> Response {
                 "generation": i.generation,
                 "consecutive_failures": i.consecutive_failures,
                 "fetch_in_flight": i.fetch_in_flight,
+                "discovered": i.discovered,
+                "discovery_failures": i.discovery_failures,
             })
         })
         .collect();

@@ -10,7 +10,7 @@ use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use cryptr_guard_core::guard::{HostConfig, check_url, parse_list};
 use cryptr_guard_server::check::{self, InputError, KeySource};
 use cryptr_guard_server::config::{self, LogFormat, Lookup};
-use cryptr_guard_server::{AppState, Clock, Settings, StartError, app, demo};
+use cryptr_guard_server::{AppState, Clock, KeysAt, Settings, StartError, app, demo};
 
 /// OAuth2/OIDC RS256 access-token validation for Cryptr-style APIs, one or several issuers.
 #[derive(Debug, Parser)]
@@ -48,7 +48,8 @@ struct SettingFlags {
     /// Instead of base URL and tenants: issuers, comma-separated [CRYPTR_ISSUER].
     #[arg(long, allow_hyphen_values = true)]
     issuer: Option<String>,
-    /// With --issuer: each issuer's JWKS URL, comma-separated, same order [CRYPTR_JWKS_URL].
+    /// With --issuer: each issuer's JWKS URL, comma-separated, same order (without it, each one
+    /// is discovered from {issuer}/.well-known/openid-configuration) [CRYPTR_JWKS_URL].
     #[arg(long, allow_hyphen_values = true)]
     jwks_url: Option<String>,
     /// Accepted audiences, comma-separated [CRYPTR_AUDIENCE].
@@ -81,7 +82,8 @@ struct SettingFlags {
     /// Smallest RSA key accepted, 1024 to 8192 bits [CRYPTR_MIN_RSA_BITS].
     #[arg(long, allow_hyphen_values = true)]
     min_rsa_bits: Option<String>,
-    /// Accept plain-http JWKS URLs, for local tests only [CRYPTR_ALLOW_HTTP].
+    /// Accept plain-http JWKS, issuer and discovered URLs, for local tests only
+    /// [CRYPTR_ALLOW_HTTP].
     #[arg(long)]
     allow_http: bool,
     /// Hard deadline of one JWKS fetch, 1 to 30 seconds [CRYPTR_JWKS_TIMEOUT].
@@ -285,8 +287,13 @@ fn serve(args: ServeArgs) -> Result<(), String> {
             .await
             .map_err(|e| format!("cannot listen on {bind}: {e}"))?;
         let local = listener.local_addr().map_err(|e| e.to_string())?;
-        for (issuer, jwks_url) in state.issuers() {
-            tracing::info!(issuer, jwks = jwks_url, "issuer configured");
+        for (issuer, keys_at) in state.issuers() {
+            match keys_at {
+                KeysAt::Jwks(url) => tracing::info!(issuer, jwks = url, "issuer configured"),
+                KeysAt::Discovery(url) => {
+                    tracing::info!(issuer, discovery = url, "issuer configured")
+                }
+            }
         }
         tracing::info!(
             address = %local,

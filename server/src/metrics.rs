@@ -7,6 +7,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use cryptr_guard_core::guard::FetchKind;
+
 use crate::connections::{Closed, ConnectionStats};
 use crate::state::IssuerReport;
 
@@ -41,6 +43,17 @@ pub const FETCH_RESULTS: [&str; 8] = [
     "invalid_jwks",
 ];
 
+/// Every label of the report of a fetch of an OpenID configuration.
+pub const DISCOVERY_RESULTS: [&str; 7] = [
+    "ok",
+    "superseded",
+    "http_status",
+    "timeout",
+    "too_large",
+    "network",
+    "invalid_discovery",
+];
+
 /// Upper bounds of the validation latency histogram, in seconds.
 pub const LATENCY_BUCKETS: [f64; 12] = [
     0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0,
@@ -55,6 +68,8 @@ pub struct Metrics {
     latency_sum_ns: AtomicU64,
     /// Per configured issuer, in configuration order.
     fetches: Vec<[AtomicU64; FETCH_RESULTS.len()]>,
+    /// Fetches of OpenID configurations, per configured issuer.
+    discoveries: Vec<[AtomicU64; DISCOVERY_RESULTS.len()]>,
     /// Requests answered 503 by the request timeout.
     request_timeouts: AtomicU64,
     /// The server's connections (`connections::serve_with` counts them).
@@ -80,6 +95,7 @@ impl Metrics {
     pub fn new(issuers: usize) -> Metrics {
         Metrics {
             fetches: (0..issuers).map(|_| Default::default()).collect(),
+            discoveries: (0..issuers).map(|_| Default::default()).collect(),
             ..Metrics::default()
         }
     }
@@ -100,14 +116,40 @@ impl Metrics {
         self.latency_sum_ns.fetch_add(nanos, Ordering::Relaxed);
     }
 
-    /// Counts one fetch of issuer `issuer` (its index) with its report's label.
-    pub fn fetch(&self, issuer: usize, result: &str) {
-        if let (Some(counters), Some(index)) = (
-            self.fetches.get(issuer),
-            FETCH_RESULTS.iter().position(|r| *r == result),
-        ) {
-            bump(counters.get(index));
+    /// Counts one fetch of issuer `issuer` (its index), of a key set or of its OpenID
+    /// configuration, with its report's label.
+    pub fn fetch(&self, issuer: usize, kind: FetchKind, result: &str) {
+        match kind {
+            FetchKind::KeySet => {
+                if let (Some(counters), Some(index)) = (
+                    self.fetches.get(issuer),
+                    FETCH_RESULTS.iter().position(|r| *r == result),
+                ) {
+                    bump(counters.get(index));
+                }
+            }
+            FetchKind::Discovery => {
+                if let (Some(counters), Some(index)) = (
+                    self.discoveries.get(issuer),
+                    DISCOVERY_RESULTS.iter().position(|r| *r == result),
+                ) {
+                    bump(counters.get(index));
+                }
+            }
         }
+    }
+
+    /// The number of fetches of OpenID configurations with this result so far, all issuers
+    /// together.
+    pub fn discovery_fetches(&self, result: &str) -> u64 {
+        let Some(index) = DISCOVERY_RESULTS.iter().position(|r| *r == result) else {
+            return 0;
+        };
+        self.discoveries
+            .iter()
+            .filter_map(|counters| counters.get(index))
+            .map(|c| c.load(Ordering::Relaxed))
+            .sum()
     }
 
     /// The number of fetches with this result so far, all issuers together.
@@ -137,11 +179,13 @@ impl Metrics {
         &self.connections
     }
 
-    /// The number of fetches so far, whatever their result.
+    /// The number of fetches so far (key sets and OpenID configurations), whatever their
+    /// result.
     pub fn fetches_total(&self) -> u64 {
-        self.fetches
-            .iter()
-            .flatten()
+        let key_sets = self.fetches.iter().flatten();
+        let discoveries = self.discoveries.iter().flatten();
+        key_sets
+            .chain(discoveries)
             .map(|c| c.load(Ordering::Relaxed))
             .sum()
     }
@@ -200,6 +244,24 @@ impl Metrics {
                 let _ = writeln!(
                     out,
                     "cryptr_guard_jwks_fetches_total{{issuer=\"{issuer}\",result=\"{result}\"}} {}",
+                    counter.load(Ordering::Relaxed)
+                );
+            }
+        }
+        let _ = writeln!(
+            out,
+            "# HELP cryptr_guard_discovery_fetches_total Fetches of OpenID configurations (for the JWKS URL) by configured issuer and result.\n\
+             # TYPE cryptr_guard_discovery_fetches_total counter"
+        );
+        for (report, counters) in issuers.iter().zip(&self.discoveries) {
+            if !report.discovered {
+                continue;
+            }
+            let issuer = label(&report.issuer);
+            for (result, counter) in DISCOVERY_RESULTS.iter().zip(counters) {
+                let _ = writeln!(
+                    out,
+                    "cryptr_guard_discovery_fetches_total{{issuer=\"{issuer}\",result=\"{result}\"}} {}",
                     counter.load(Ordering::Relaxed)
                 );
             }
@@ -301,9 +363,10 @@ mod tests {
     #[test]
     fn labels_are_escaped_and_unknown_results_ignored() {
         let metrics = Metrics::new(1);
-        metrics.fetch(0, "ok");
-        metrics.fetch(0, "not a label");
-        metrics.fetch(7, "ok");
+        metrics.fetch(0, FetchKind::KeySet, "ok");
+        metrics.fetch(0, FetchKind::KeySet, "not a label");
+        metrics.fetch(7, FetchKind::KeySet, "ok");
+        metrics.fetch(0, FetchKind::Discovery, "invalid_discovery");
         let report = IssuerReport {
             issuer: "https://a\"b\\c".into(),
             ready: true,
@@ -314,6 +377,8 @@ mod tests {
             cached_tokens: 0,
             cache_hits: 0,
             cache_misses: 0,
+            discovered: true,
+            discovery_failures: 1,
         };
         let text = metrics.render(true, &[report]);
         assert!(
@@ -323,6 +388,10 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("cryptr_guard_jwks_usable_keys{issuer=\"https://a\\\"b\\\\c\"} 2"));
-        assert_eq!(metrics.fetches_total(), 1);
+        assert_eq!(metrics.fetches_total(), 2);
+        assert_eq!(metrics.discovery_fetches("invalid_discovery"), 1);
+        assert!(text.contains(
+            "cryptr_guard_discovery_fetches_total{issuer=\"https://a\\\"b\\\\c\",result=\"invalid_discovery\"} 1"
+        ), "{text}");
     }
 }

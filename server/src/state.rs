@@ -5,7 +5,7 @@
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::{Duration, Instant};
 
-use cryptr_guard_core::guard::{Fetch, HostConfig, SettingError, Wait};
+use cryptr_guard_core::guard::{Fetch, HostConfig, SettingError, Wait, discovery_url};
 use cryptr_guard_core::{Action, Check, Guard, Rejection, Verified};
 use tokio::sync::watch;
 
@@ -29,7 +29,8 @@ pub enum VerifyMode {
 /// Everything that configures an [`AppState`].
 #[derive(Clone, Debug)]
 pub struct Settings {
-    /// The `CRYPTR_*` settings: options, issuers with their JWKS URLs, fetching and caching.
+    /// The `CRYPTR_*` settings: options, issuers with their JWKS URLs (or discovery), fetching
+    /// and caching.
     pub host: HostConfig,
     /// The clock.
     pub clock: Clock,
@@ -94,7 +95,8 @@ impl std::error::Error for StartError {}
 #[derive(Debug)]
 struct IssuerSlot {
     issuer: String,
-    jwks_url: String,
+    /// Where its key set is: the JWKS URL, or the OpenID configuration that names it.
+    keys_at: KeysAt,
     /// Bumped after every reported fetch of this issuer; requests told to wait watch it.
     fetched: watch::Sender<u64>,
 }
@@ -110,6 +112,15 @@ struct Shared {
     route_scopes: Vec<(String, Vec<String>)>,
     verify_mode: VerifyMode,
     request_timeout: Duration,
+}
+
+/// Where a configured issuer's key set is found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum KeysAt {
+    /// At this JWKS URL.
+    Jwks(String),
+    /// At the `jwks_uri` of the OpenID configuration at this URL.
+    Discovery(String),
 }
 
 /// One issuer's state for `/readyz`, `/metrics` and logs (configuration only: nothing from a
@@ -134,6 +145,10 @@ pub struct IssuerReport {
     pub cache_hits: u64,
     /// Verified-token cache misses.
     pub cache_misses: u64,
+    /// Whether its JWKS URL is discovered (from its OpenID configuration).
+    pub discovered: bool,
+    /// Failed fetches of its OpenID configuration since the last success (0 without discovery).
+    pub discovery_failures: u32,
 }
 
 /// What the host does after one step of the guard, with what it needs from under the lock.
@@ -176,8 +191,11 @@ impl AppState {
         let issuers = sources
             .into_iter()
             .map(|source| IssuerSlot {
+                keys_at: match source.jwks_url {
+                    Some(url) => KeysAt::Jwks(url),
+                    None => KeysAt::Discovery(discovery_url(&source.issuer)),
+                },
                 issuer: source.issuer,
-                jwks_url: source.jwks_url,
                 fetched: watch::Sender::new(0),
             })
             .collect::<Vec<_>>();
@@ -223,12 +241,12 @@ impl AppState {
         self.shared.request_timeout
     }
 
-    /// The configured issuers with their JWKS URLs, in configuration order.
-    pub fn issuers(&self) -> impl Iterator<Item = (&str, &str)> {
+    /// The configured issuers with where their key sets are, in configuration order.
+    pub fn issuers(&self) -> impl Iterator<Item = (&str, &KeysAt)> {
         self.shared
             .issuers
             .iter()
-            .map(|slot| (slot.issuer.as_str(), slot.jwks_url.as_str()))
+            .map(|slot| (slot.issuer.as_str(), &slot.keys_at))
     }
 
     /// Whether every configured issuer is ready, and each one's state.
@@ -247,6 +265,10 @@ impl AppState {
                 cached_tokens: status.cached_tokens,
                 cache_hits: status.token_cache.hits,
                 cache_misses: status.token_cache.misses,
+                discovered: status.discovery.is_some(),
+                discovery_failures: status
+                    .discovery
+                    .map_or(0, |discovery| discovery.consecutive_failures),
             })
             .collect();
         (guard.is_ready(now), reports)
@@ -418,6 +440,7 @@ impl AppState {
         let shared = Arc::clone(&self.shared);
         tokio::spawn(async move {
             let index = fetch.issuer();
+            let kind = fetch.kind();
             let reason = fetch.reason();
             let url = fetch.url().to_string();
             let fetched = shared
@@ -434,12 +457,12 @@ impl AppState {
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
                 .fetch_done(fetch, fetched.result(), now);
-            shared.metrics.fetch(index, report.label());
+            shared.metrics.fetch(index, kind, report.label());
             let issuer = shared
                 .issuers
                 .get(index)
                 .map_or("", |slot| slot.issuer.as_str());
-            crate::jwks::log_fetch(issuer, &url, reason, &report, &fetched);
+            crate::jwks::log_fetch(issuer, &url, kind, reason, &report, &fetched);
             if let Some(slot) = shared.issuers.get(index) {
                 slot.fetched.send_modify(|n| *n = n.wrapping_add(1));
             }

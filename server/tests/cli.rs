@@ -382,6 +382,53 @@ fn serve_logs_a_failed_fetch_with_its_cause() {
 }
 
 #[test]
+fn serve_with_an_issuer_alone_logs_a_failed_discovery_with_its_cause() {
+    let issuer = "http://127.0.0.1:9/realms/acme";
+    let mut child = command()
+        .args([
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--issuer",
+            issuer,
+            "--audience",
+            AUDIENCE,
+            "--allow-http",
+        ])
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (send, receive) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            let wanted = line.contains("issuer configured") || line.contains("discovery failed");
+            if wanted && send.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let configured = receive.recv_timeout(Duration::from_secs(20));
+    let failed = receive.recv_timeout(Duration::from_secs(20));
+    let _ = child.kill();
+    let _ = child.wait();
+    let configured = configured.expect("no configured issuer logged");
+    assert!(
+        configured.contains("http://127.0.0.1:9/realms/acme/.well-known/openid-configuration"),
+        "{configured}"
+    );
+    let line = failed.expect("no failed discovery logged at start-up");
+    assert!(line.contains(issuer), "{line}");
+    assert!(
+        line.to_ascii_lowercase().contains("connection refused"),
+        "{line}"
+    );
+}
+
+#[test]
 fn demo_refuses_key_sizes_serve_would_not_accept_before_any_work() {
     for bits in ["1024", "100000", "0"] {
         let started = Instant::now();

@@ -1,5 +1,6 @@
-//! What a guard is built from: the issuers with their JWKS URLs, the settings and their
-//! defaults (one place for every host), and the Cryptr configuration's derivation.
+//! What a guard is built from: the issuers with their JWKS URLs (or their OpenID configuration to
+//! discover it), the settings and their defaults (one place for every host), and the Cryptr
+//! configuration's derivation.
 
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -20,8 +21,9 @@ pub const DEFAULT_FETCH_TIMEOUT: u64 = 5;
 pub struct IssuerSource {
     /// The exact `iss` value.
     pub issuer: String,
-    /// The JWKS URL, fetched by the host.
-    pub jwks_url: String,
+    /// The JWKS URL, fetched by the host; `None`: discovered from the issuer's OpenID
+    /// configuration ([`discovery_url`]), whose `jwks_uri` the guard then fetches.
+    pub jwks_url: Option<String>,
 }
 
 impl IssuerSource {
@@ -29,9 +31,50 @@ impl IssuerSource {
     pub fn new(issuer: impl Into<String>, jwks_url: impl Into<String>) -> IssuerSource {
         IssuerSource {
             issuer: issuer.into(),
-            jwks_url: jwks_url.into(),
+            jwks_url: Some(jwks_url.into()),
         }
     }
+
+    /// An issuer whose JWKS URL is the `jwks_uri` of its OpenID configuration, at
+    /// [`discovery_url`]`(issuer)` (OpenID Connect Discovery 1.0). The issuer must then be an
+    /// `https` URL (`http` only when allowed) without a query or a fragment, and the document's
+    /// `issuer` must equal it exactly.
+    pub fn discover(issuer: impl Into<String>) -> IssuerSource {
+        IssuerSource {
+            issuer: issuer.into(),
+            jwks_url: None,
+        }
+    }
+}
+
+/// The URL of an issuer's OpenID configuration: the issuer without its trailing `/`, then
+/// `/.well-known/openid-configuration` (OpenID Connect Discovery 1.0 §4).
+///
+/// ```
+/// use cryptr_guard_core::guard::discovery_url;
+///
+/// assert_eq!(
+///     discovery_url("https://login.example.com/tenant/"),
+///     "https://login.example.com/tenant/.well-known/openid-configuration"
+/// );
+/// ```
+pub fn discovery_url(issuer: &str) -> String {
+    alloc::format!(
+        "{}/.well-known/openid-configuration",
+        issuer.trim_end_matches('/')
+    )
+}
+
+/// Checks an issuer whose JWKS URL is discovered: its OpenID configuration's URL is built from
+/// it, so it is checked as a URL the guard fetches ([`check_url`]), without a query.
+pub fn check_discovery_issuer(issuer: &str, allow_http: bool) -> Result<(), ConfigError> {
+    check_url(issuer, allow_http)?;
+    if issuer.contains('?') {
+        return Err(ConfigError(
+            "an issuer whose JWKS URL is discovered must be a URL without a ?query",
+        ));
+    }
+    Ok(())
 }
 
 /// How a guard fetches and caches, with the SPEC defaults.
@@ -135,7 +178,10 @@ fn strip_scheme(url: &str, allow_http: bool) -> Result<&str, ConfigError> {
 ///
 /// let issuers = cryptr_issuers("https://auth.cryptr.eu/", "acme, globex").unwrap();
 /// assert_eq!(issuers[0].issuer, "https://auth.cryptr.eu/t/acme");
-/// assert_eq!(issuers[1].jwks_url, "https://auth.cryptr.eu/t/globex/.well-known");
+/// assert_eq!(
+///     issuers[1].jwks_url.as_deref(),
+///     Some("https://auth.cryptr.eu/t/globex/.well-known")
+/// );
 /// ```
 pub fn cryptr_issuers(
     base_url: &str,
@@ -166,7 +212,7 @@ pub fn cryptr_issuers(
         if sources.iter().any(|s| s.issuer == issuer) {
             return Err(ConfigError("the tenant domain list names a tenant twice"));
         }
-        let jwks_url = alloc::format!("{issuer}/.well-known");
+        let jwks_url = Some(alloc::format!("{issuer}/.well-known"));
         sources.push(IssuerSource { issuer, jwks_url });
     }
     Ok(sources)
@@ -188,6 +234,24 @@ mod tests {
         assert!(check_url("https://a/#x", false).is_err());
         assert!(check_url("https://a b/", false).is_err());
         assert!(check_url("/relative", true).is_err());
+    }
+
+    #[test]
+    fn discovery_urls() {
+        assert_eq!(
+            discovery_url("https://a.example"),
+            "https://a.example/.well-known/openid-configuration"
+        );
+        assert_eq!(
+            discovery_url("https://a.example/t/x//"),
+            "https://a.example/t/x/.well-known/openid-configuration"
+        );
+        assert!(check_discovery_issuer("https://a.example/t/x", false).is_ok());
+        assert!(check_discovery_issuer("http://127.0.0.1:9/x", false).is_err());
+        assert!(check_discovery_issuer("http://127.0.0.1:9/x", true).is_ok());
+        assert!(check_discovery_issuer("https://a.example/?tenant=x", false).is_err());
+        assert!(check_discovery_issuer("acme", true).is_err());
+        assert_eq!(IssuerSource::discover("https://a").jwks_url, None);
     }
 
     #[test]

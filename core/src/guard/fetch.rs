@@ -8,14 +8,36 @@ use crate::error::Error;
 use crate::jwk::SkippedKey;
 use crate::keyset_cache::{FetchReason, FetchTicket};
 
-/// A JWKS fetch the guard asks the host to run: a `GET` of [`url`](Self::url) without
-/// redirects, given up at [`timeout`](Self::timeout) seconds from its start (connection to last
-/// byte), reading at most [`max_bytes`](Self::max_bytes) of body. Hand it back, with what came
-/// of it, to [`Guard::fetch_done`](super::Guard::fetch_done): until then the issuer counts as
-/// fetching, and no other fetch of it starts.
+/// What a [`Fetch`] fetches. The host runs every fetch the same way (a `GET`, its status,
+/// `Cache-Control` and body handed back): this is for its logs and metrics only.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum FetchKind {
+    /// A key set (JWKS).
+    KeySet,
+    /// An issuer's OpenID configuration, for the URL of its key set (its `jwks_uri`).
+    Discovery,
+}
+
+impl FetchKind {
+    /// A short label for logs and metrics: `key_set` or `discovery`.
+    pub const fn label(self) -> &'static str {
+        match self {
+            FetchKind::KeySet => "key_set",
+            FetchKind::Discovery => "discovery",
+        }
+    }
+}
+
+/// A fetch the guard asks the host to run: a `GET` of [`url`](Self::url) without redirects,
+/// given up at [`timeout`](Self::timeout) seconds from its start (connection to last byte),
+/// reading at most [`max_bytes`](Self::max_bytes) of body. Hand it back, with what came of it,
+/// to [`Guard::fetch_done`](super::Guard::fetch_done): until then the document counts as being
+/// fetched, and no other fetch of it starts. It fetches a key set, or an issuer's OpenID
+/// configuration ([`kind`](Self::kind)); the host does not need to know which.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[must_use = "a fetch is in flight until it is reported with Guard::fetch_done"]
 pub struct Fetch {
+    pub(crate) kind: FetchKind,
     pub(crate) issuer: usize,
     pub(crate) key_set: usize,
     pub(crate) ticket: FetchTicket,
@@ -26,7 +48,13 @@ pub struct Fetch {
 }
 
 impl Fetch {
-    /// The index of the (first) configured issuer whose key set this is.
+    /// What it fetches (for logs and metrics; it changes nothing in how it is run).
+    pub fn kind(&self) -> FetchKind {
+        self.kind
+    }
+
+    /// The index of the (first) configured issuer whose key set this is (or whose OpenID
+    /// configuration).
     pub fn issuer(&self) -> usize {
         self.issuer
     }
@@ -41,8 +69,9 @@ impl Fetch {
         &self.url
     }
 
-    /// Whether this is a refresh of a key set that is still in use: a host may run it in the
-    /// background and go on with the request at once (or run it inline).
+    /// Whether this fetch does not hold up the request (a refresh of a key set, or of an OpenID
+    /// configuration, while a key set is in use): a host may run it in the background and go on
+    /// with the request at once (or run it inline).
     pub fn is_background(&self) -> bool {
         self.background
     }
@@ -83,7 +112,7 @@ pub enum FetchResult<'a> {
     Network,
 }
 
-/// Why a fetch did not install a key set.
+/// Why a fetch did not install a key set (or an OpenID configuration).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FetchFailure {
     /// The issuer answered with another status than 200.
@@ -96,6 +125,10 @@ pub enum FetchFailure {
     Network,
     /// The body is not a valid JWKS document (SPEC §4).
     InvalidJwks(Error),
+    /// The body is not an OpenID configuration the guard can use: not a strict JSON object
+    /// (SPEC §6), its `issuer` is not the configured one, or its `jwks_uri` is not an `https` URL
+    /// (`http` only when allowed). The reason names what is wrong, never the document's content.
+    InvalidDiscovery(&'static str),
 }
 
 impl FetchFailure {
@@ -107,6 +140,7 @@ impl FetchFailure {
             FetchFailure::TooLarge => "too_large",
             FetchFailure::Network => "network",
             FetchFailure::InvalidJwks(_) => "invalid_jwks",
+            FetchFailure::InvalidDiscovery(_) => "invalid_discovery",
         }
     }
 }
@@ -116,7 +150,7 @@ impl fmt::Display for FetchFailure {
         match self {
             FetchFailure::Status(code) => write!(f, "the issuer answered HTTP {code}"),
             FetchFailure::Timeout => f.write_str("the issuer did not answer within the deadline"),
-            FetchFailure::TooLarge => f.write_str("the key set is over the size limit"),
+            FetchFailure::TooLarge => f.write_str("the document is over the size limit"),
             FetchFailure::Network => f.write_str("the issuer could not be reached"),
             FetchFailure::InvalidJwks(e) => {
                 write!(
@@ -124,6 +158,9 @@ impl fmt::Display for FetchFailure {
                     "the key set is not a valid JWKS document: {}",
                     e.description()
                 )
+            }
+            FetchFailure::InvalidDiscovery(reason) => {
+                write!(f, "the OpenID configuration cannot be used: {reason}")
             }
         }
     }
@@ -145,7 +182,13 @@ pub enum FetchReport {
         /// Every element of `keys`, with why it was skipped.
         skipped: Vec<SkippedKey>,
     },
-    /// A valid set that lost the race to a newer fetch's: nothing changed.
+    /// An issuer's OpenID configuration was installed: its key set is fetched from `jwks_uri`
+    /// from now on.
+    Discovered {
+        /// The URL of the issuer's key set, from the document.
+        jwks_uri: String,
+    },
+    /// A valid document that lost the race to a newer fetch's: nothing changed.
     Superseded,
     /// The fetch failed; the last good set (if any) stays in use within its grace.
     Failed(FetchFailure),
@@ -155,7 +198,7 @@ impl FetchReport {
     /// A short label for metrics: `ok`, `no_usable_key`, `superseded` or the failure's.
     pub fn label(&self) -> &'static str {
         match self {
-            FetchReport::Installed { .. } => "ok",
+            FetchReport::Installed { .. } | FetchReport::Discovered { .. } => "ok",
             FetchReport::NoUsableKey { .. } => "no_usable_key",
             FetchReport::Superseded => "superseded",
             FetchReport::Failed(failure) => failure.label(),
@@ -176,7 +219,13 @@ impl fmt::Display for FetchReport {
                 "key set installed but NOT READY: none of its {} key(s) is usable for RS256",
                 skipped.len()
             ),
-            FetchReport::Superseded => f.write_str("key set fetched, but a newer one is in use"),
+            FetchReport::Discovered { jwks_uri } => {
+                write!(f, "OpenID configuration installed: key set at {jwks_uri}")
+            }
+            FetchReport::Superseded => f.write_str("document fetched, but a newer one is in use"),
+            FetchReport::Failed(failure @ FetchFailure::InvalidDiscovery(_)) => {
+                write!(f, "discovery failed: {failure}")
+            }
             FetchReport::Failed(failure) => write!(f, "JWKS fetch failed: {failure}"),
         }
     }

@@ -6,7 +6,9 @@ use alloc::vec::Vec;
 use core::fmt;
 
 use super::Guard;
-use super::config::{GuardSettings, IssuerSource, check_url, cryptr_issuers};
+use super::config::{
+    GuardSettings, IssuerSource, check_discovery_issuer, check_url, cryptr_issuers,
+};
 use crate::claims::RequiredClaims;
 use crate::error::ConfigError;
 use crate::options::{Options, Profile};
@@ -43,11 +45,11 @@ pub const SETTINGS: &[(&str, &str)] = &[
     ),
     (
         "CRYPTR_ISSUER",
-        "instead of the two above: one or more issuers, comma-separated",
+        "instead of the two above: one or more issuers, comma-separated; without CRYPTR_JWKS_URL, each issuer's key set is at the jwks_uri of its OpenID configuration, {issuer}/.well-known/openid-configuration, whose issuer must be the same, exactly",
     ),
     (
         "CRYPTR_JWKS_URL",
-        "with CRYPTR_ISSUER: the JWKS URL of each issuer, comma-separated, in the same order",
+        "with CRYPTR_ISSUER: the JWKS URL of each issuer, comma-separated, in the same order (no discovery then)",
     ),
     (
         "CRYPTR_AUDIENCE",
@@ -87,7 +89,7 @@ pub const SETTINGS: &[(&str, &str)] = &[
     ),
     (
         "CRYPTR_ALLOW_HTTP",
-        "accept plain http JWKS URLs, for local tests only (default false)",
+        "accept plain http URLs (JWKS URLs, issuers discovered and their jwks_uri), for local tests only (default false)",
     ),
     (
         "CRYPTR_JWKS_TIMEOUT",
@@ -156,7 +158,7 @@ pub fn parse_list(value: &str) -> Vec<String> {
 pub struct HostConfig {
     /// The validation options.
     pub options: Options,
-    /// The issuers with their JWKS URLs.
+    /// The issuers with their JWKS URLs (or none, for discovery).
     pub sources: Vec<IssuerSource>,
     /// Fetching and caching.
     pub settings: GuardSettings,
@@ -339,7 +341,7 @@ impl HostConfig {
             (Some(_), _) | (_, Some(_)) if explicit => {
                 return Err(SettingError {
                     key: "CRYPTR_ISSUER",
-                    problem: "give either CRYPTR_BASE_URL with CRYPTR_TENANT_DOMAIN, or CRYPTR_ISSUER with CRYPTR_JWKS_URL, not both",
+                    problem: "give either CRYPTR_BASE_URL with CRYPTR_TENANT_DOMAIN, or CRYPTR_ISSUER (with CRYPTR_JWKS_URL, or alone for OpenID discovery), not both",
                 });
             }
             (Some(base), Some(tenants)) => {
@@ -367,8 +369,12 @@ impl HostConfig {
             (None, None) if !explicit => {
                 return Err(SettingError {
                     key: "CRYPTR_BASE_URL",
-                    problem: "is required (with CRYPTR_TENANT_DOMAIN), or give CRYPTR_ISSUER with CRYPTR_JWKS_URL",
+                    problem: "is required (with CRYPTR_TENANT_DOMAIN), or give CRYPTR_ISSUER (with CRYPTR_JWKS_URL, or alone for OpenID discovery)",
                 });
+            }
+            // The issuers alone: each one's JWKS URL is discovered.
+            (None, None) if urls.is_empty() => {
+                issuers.into_iter().map(IssuerSource::discover).collect()
             }
             (None, None) => {
                 if issuers.len() != urls.len() {
@@ -390,12 +396,14 @@ impl HostConfig {
             "CRYPTR_BASE_URL"
         };
         for source in &sources {
-            check_url(&source.jwks_url, allow_http).map_err(|ConfigError(problem)| {
-                SettingError {
-                    key: url_key,
-                    problem,
-                }
-            })?;
+            let (checked, key) = match &source.jwks_url {
+                Some(url) => (check_url(url, allow_http), url_key),
+                None => (
+                    check_discovery_issuer(&source.issuer, allow_http),
+                    "CRYPTR_ISSUER",
+                ),
+            };
+            checked.map_err(|ConfigError(problem)| SettingError { key, problem })?;
         }
         if sources
             .iter()
@@ -416,15 +424,19 @@ impl HostConfig {
 
     /// The guard these settings describe.
     pub fn into_guard(self) -> Result<Guard, SettingError> {
+        let discovered = self.sources.iter().any(|s| s.jwks_url.is_none());
         let explicit_urls = self
             .sources
             .iter()
-            .any(|s| !s.jwks_url.ends_with("/.well-known"));
+            .filter_map(|s| s.jwks_url.as_deref())
+            .any(|url| !url.ends_with("/.well-known"));
         Guard::new(self.options, self.sources, self.settings).map_err(|ConfigError(problem)| {
             // `from_settings` already refused what it can name; this names the setting behind
             // whatever `Guard::new` still finds.
             let key = if problem.contains("URL") {
-                if explicit_urls {
+                if discovered {
+                    "CRYPTR_ISSUER"
+                } else if explicit_urls {
                     "CRYPTR_JWKS_URL"
                 } else {
                     "CRYPTR_BASE_URL"
@@ -546,6 +558,56 @@ mod tests {
     }
 
     #[test]
+    fn discovered_issuers_must_be_urls_the_guard_fetches() {
+        let key = |pairs: &[(&str, &str)]| config(pairs).err().map(|e| e.key);
+        let audience = ("CRYPTR_AUDIENCE", "api");
+        for issuer in ["http://127.0.0.1:9/x", "acme", "https://a.example/?t=x"] {
+            assert_eq!(
+                key(&[("CRYPTR_ISSUER", issuer), audience]),
+                Some("CRYPTR_ISSUER"),
+                "{issuer}"
+            );
+        }
+        assert!(
+            config(&[
+                ("CRYPTR_ISSUER", "http://127.0.0.1:9/x"),
+                ("CRYPTR_ALLOW_HTTP", "1"),
+                audience
+            ])
+            .is_ok()
+        );
+        // An explicit URL wins, and then the issuer is only compared with `iss`.
+        let explicit = config(&[
+            ("CRYPTR_ISSUER", "acme"),
+            ("CRYPTR_JWKS_URL", "https://keys.example/acme"),
+            audience,
+        ])
+        .unwrap();
+        assert_eq!(
+            explicit.sources,
+            [IssuerSource::new("acme", "https://keys.example/acme")]
+        );
+        // A JWKS URL list that does not match the issuers is still an error, not discovery.
+        assert_eq!(
+            key(&[
+                ("CRYPTR_ISSUER", "https://a.example,https://b.example"),
+                ("CRYPTR_JWKS_URL", "https://k.example/a"),
+                audience
+            ]),
+            Some("CRYPTR_JWKS_URL")
+        );
+        assert_eq!(
+            key(&[("CRYPTR_JWKS_URL", "https://k.example/a"), audience]),
+            Some("CRYPTR_JWKS_URL")
+        );
+        // The Cryptr configuration keeps its {issuer}/.well-known key sets.
+        let cryptr = with(&[]).unwrap();
+        assert!(cryptr.sources.iter().all(|s| {
+            s.jwks_url.as_deref() == Some(alloc::format!("{}/.well-known", s.issuer).as_str())
+        }));
+    }
+
+    #[test]
     fn values_aliases_and_explicit_issuers() {
         let c = with(&[
             ("CRYPTR_ALLOW_HTTP", " Yes "),
@@ -575,6 +637,19 @@ mod tests {
             )]
         );
         assert_eq!(explicit.options.profile(), Profile::Rfc);
+        let discovered = config(&[
+            ("CRYPTR_ISSUER", "https://a.example/, https://b.example/t/x"),
+            ("CRYPTR_AUDIENCE", "api"),
+        ])
+        .unwrap();
+        assert_eq!(
+            discovered.sources,
+            [
+                IssuerSource::discover("https://a.example/"),
+                IssuerSource::discover("https://b.example/t/x")
+            ]
+        );
+        assert!(discovered.into_guard().is_ok());
         assert!(parse_bool("maybe").is_none());
         assert_eq!(parse_count("+5"), None);
     }

@@ -13,7 +13,17 @@ Paths (HTTP/1.0, the connection closes after each response):
     /t/nokeys/.well-known        a valid JWKS without a usable key
     /rotate/NONCE/.well-known    B's JWKS the first time for each NONCE, A's afterwards (a key
                                  rotation seen mid-way; NONCE keeps test runs apart)
+    /oidc/t/ORG/.well-known/openid-configuration
+                                 the OpenID configuration of https://shark-academy.cryptr.eu/t/ORG
+                                 (ORG: shark-academy or blue-whale), Cache-Control: max-age=3600,
+                                 its jwks_uri https://shark-academy.cryptr.eu/t/ORG/keys
+    /oidc/t/ORG/keys             ORG's JWKS
+    /impostor/t/ORG/.well-known/openid-configuration
+                                 as /oidc/..., but naming the issuer .../t/ORG/ (one more slash)
     anything else                404
+
+The OpenID paths stand for https://shark-academy.cryptr.eu/...: test_guard.c's HTTP client sends
+that origin's requests here, as a test resolver would.
 """
 import json
 import os
@@ -31,6 +41,7 @@ def main() -> None:
         by_issuer = json.load(f)["jwks_by_issuer"]
     jwks = {name: json.dumps(by_issuer[issuer]).encode() for name, issuer in (("a", A), ("b", B))}
     no_usable_key = b'{"keys":[{"kty":"EC","kid":"ec"},{"kty":"RSA","kid":"short","n":"AQAB","e":"AQAB"}]}'
+    orgs = {"shark-academy": "a", "blue-whale": "b"}
     rotations = set()
     lock = threading.Lock()
 
@@ -59,6 +70,18 @@ def main() -> None:
                 self.send(500, b'{"error":"down"}')
             elif self.path == "/t/nokeys/.well-known":
                 self.send(200, no_usable_key)
+            elif len(parts) == 6 and parts[1] in ("oidc", "impostor") and parts[2] == "t" \
+                    and parts[3] in orgs and parts[4:] == [".well-known", "openid-configuration"]:
+                issuer = f"https://shark-academy.cryptr.eu/t/{parts[3]}"
+                document = {
+                    "issuer": issuer if parts[1] == "oidc" else issuer + "/",
+                    "jwks_uri": f"{issuer}/keys",
+                    "id_token_signing_alg_values_supported": ["RS256"],
+                }
+                self.send(200, json.dumps(document).encode(), "max-age=3600")
+            elif len(parts) == 5 and parts[1] == "oidc" and parts[2] == "t" and parts[3] in orgs \
+                    and parts[4] == "keys":
+                self.send(200, jwks[orgs[parts[3]]])
             elif len(parts) == 4 and parts[1] == "rotate" and parts[3] == ".well-known":
                 with lock:
                     first = parts[2] not in rotations

@@ -172,6 +172,7 @@ static void http_get(const char *url, uint64_t timeout, size_t max_bytes, struct
 
 struct trace {
   int fetches;
+  int discoveries;   /* fetches whose cg_fetch_kind is "discovery" */
   int verifies;
   int waits;
   int background;
@@ -180,17 +181,37 @@ struct trace {
   char message[CG_REPORT_MAX];
 };
 
+static const char *issuer_url(void);
+
+/* Where the HTTP client sends requests for https://shark-academy.cryptr.eu: the test issuer's
+ * OpenID paths (/oidc, or /impostor for configurations that name another issuer), as a test
+ * resolver would. */
+static const char *cryptr_route = "/oidc";
+#define CRYPTR_ORIGIN "https://shark-academy.cryptr.eu"
+
 /* Runs `fetch` with the HTTP client and reports it (consuming it). */
 static void run_fetch(cg_guard *guard, cg_fetch *fetch, uint64_t now, struct trace *t) {
   const uint8_t *url = NULL;
   size_t url_len = 0;
   struct response r;
   const char *label = NULL;
+  char resolved[512];
+  const char *kind = cg_fetch_kind(fetch);
   t->fetches++;
+  if (strcmp(kind, "discovery") == 0) {
+    t->discoveries++;
+  } else {
+    CHECK(strcmp(kind, "key_set") == 0);
+  }
   if (cg_fetch_is_background(fetch)) t->background++;
   snprintf(t->reason, sizeof t->reason, "%s", cg_fetch_reason(fetch));
   CHECK_STATUS(cg_fetch_url(fetch, &url, &url_len), CG_OK);
   CHECK(url != NULL && url[url_len] == 0); /* a C string too */
+  if (strncmp((const char *)url, CRYPTR_ORIGIN "/", strlen(CRYPTR_ORIGIN) + 1) == 0) {
+    snprintf(resolved, sizeof resolved, "%s%s%s", issuer_url(), cryptr_route,
+             (const char *)url + strlen(CRYPTR_ORIGIN));
+    url = u8(resolved);
+  }
   http_get((const char *)url, cg_fetch_timeout(fetch), cg_fetch_max_bytes(fetch), &r);
   if (r.failure < 0) {
     CHECK_STATUS(cg_guard_fetch_done(guard, fetch, (uint16_t)r.status,
@@ -736,7 +757,7 @@ static void test_fetch_failures(void) {
   g = guard_for(&s);
   CHECK_STATUS(drive(g, MI(ORG_A), FX_MI_NOW, &t, NULL, NULL), CG_JWKS_UNAVAILABLE);
   CHECK(t.fetches == 1 && strcmp(t.label, "too_large") == 0);
-  CHECK(strcmp(t.message, "JWKS fetch failed: the key set is over the size limit") == 0);
+  CHECK(strcmp(t.message, "JWKS fetch failed: the document is over the size limit") == 0);
   cg_guard_free(g);
 
   /* Nobody listening (port 1): a network failure. */
@@ -1007,6 +1028,94 @@ static void *worker(void *arg) {
   return (void *)(size_t)errors;
 }
 
+/* Issuers without a JWKS URL (NULL in cg_guard_new, CRYPTR_ISSUER alone in the settings): the
+ * guard asks for each one's OpenID configuration first, then for the key set at its jwks_uri. */
+static void test_discovery(void) {
+  cg_options *o = NULL;
+  cg_guard *g = NULL;
+  cg_config_error error;
+  const uint8_t *urls[2] = {NULL, NULL};
+  size_t lens[2] = {0, 0};
+  const uint8_t *p = NULL;
+  size_t n = 0;
+  struct trace t;
+  struct settings s;
+  cg_verified *v = NULL;
+  cg_http_answer *a = NULL;
+  bool ready = true;
+
+  CHECK_STATUS(cg_options_new(&o), CG_OK);
+  cg_options_set_profile(o, CG_PROFILE_CRYPTR);
+  cg_options_add_issuer(o, FX_MI_ISSUER_A, FX_MI_ISSUER_A_LEN);
+  cg_options_add_issuer(o, FX_MI_ISSUER_B, FX_MI_ISSUER_B_LEN);
+  cg_options_add_audience(o, FX_MI_AUDIENCE, FX_MI_AUDIENCE_LEN);
+  cg_options_add_client_id(o, FX_MI_CLIENT_ID, FX_MI_CLIENT_ID_LEN);
+  memset(&error, 0, sizeof error);
+  CHECK_STATUS(cg_guard_new(o, urls, lens, 2, NULL, &g, &error), CG_OK);
+  CHECK_STATUS(cg_guard_issuer_jwks_url(g, 0, &p, &n), CG_OK);
+  CHECK(n == 0);
+  CHECK_STATUS(drive(g, MI(ORG_A), FX_MI_NOW, &t, &v, NULL), CG_OK);
+  CHECK(t.fetches == 2 && t.discoveries == 1 && t.background == 0);
+  CHECK(strcmp(t.label, "ok") == 0);
+  CHECK(text_eq(cg_verified_tenant, v, "shark-academy"));
+  cg_verified_free(v);
+  CHECK_STATUS(cg_guard_issuer_jwks_url(g, 0, &p, &n), CG_OK);
+  CHECK(bytes_eq(p, n, CRYPTR_ORIGIN "/t/shark-academy/keys"));
+  CHECK_STATUS(cg_guard_issuer_ready(g, 0, FX_MI_NOW, &ready), CG_OK);
+  CHECK(ready);
+  CHECK(!cg_guard_is_ready(g, FX_MI_NOW)); /* B is not discovered yet */
+  CHECK_STATUS(drive(g, MI(ORG_B), FX_MI_NOW, &t, &v, NULL), CG_OK);
+  CHECK(t.fetches == 2 && t.discoveries == 1);
+  CHECK(text_eq(cg_verified_tenant, v, "blue-whale"));
+  cg_verified_free(v);
+  CHECK(cg_guard_is_ready(g, FX_MI_NOW));
+  /* Both documents cached; a token of another issuer never fetches anything. */
+  CHECK_STATUS(drive(g, MI(ORG_A), FX_MI_NOW + 1, &t, NULL, NULL), CG_OK);
+  CHECK(t.fetches == 0);
+  CHECK_STATUS(drive(g, MI(NOT_CONFIGURED), FX_MI_NOW, &t, NULL, NULL), CG_INVALID_ISSUER);
+  CHECK(t.fetches == 0);
+  cg_guard_free(g);
+
+  /* An issuer that is not an https URL cannot be discovered. */
+  cg_options_free(o);
+  CHECK_STATUS(cg_options_new(&o), CG_OK);
+  cg_options_add_issuer(o, u8("shark-academy"), 13);
+  cg_options_add_audience(o, FX_MI_AUDIENCE, FX_MI_AUDIENCE_LEN);
+  g = NULL;
+  CHECK_STATUS(cg_guard_new(o, urls, lens, 1, NULL, &g, &error), CG_INVALID_ARGUMENT);
+  CHECK(g == NULL && error.key == NULL && error.problem_len > 0);
+  /* NULL with a length is not "none". */
+  lens[0] = 3;
+  CHECK_STATUS(cg_guard_new(o, urls, lens, 1, NULL, &g, &error), CG_NULL_ARGUMENT);
+  cg_options_free(o);
+
+  /* From the settings: CRYPTR_ISSUER alone. */
+  memset(&s, 0, sizeof s);
+  set(&s, "CRYPTR_ISSUER", FX_MI_ISSUER_A_STR "," FX_MI_ISSUER_B_STR);
+  set(&s, "CRYPTR_AUDIENCE", FX_MI_AUDIENCE_STR);
+  set(&s, "CRYPTR_CLIENT_IDS", FX_MI_CLIENT_ID_STR);
+  g = guard_for(&s);
+  CHECK_STATUS(drive(g, MI(ORG_B), FX_MI_NOW, &t, NULL, NULL), CG_OK);
+  CHECK(t.fetches == 2 && t.discoveries == 1);
+  cg_guard_free(g);
+
+  /* A configuration that names another issuer (one more slash): a failed fetch, 503, and the
+   * key set is never asked for. */
+  cryptr_route = "/impostor";
+  g = guard_for(&s);
+  CHECK_STATUS(drive(g, MI(ORG_A), FX_MI_NOW, &t, NULL, &a), CG_JWKS_UNAVAILABLE);
+  CHECK(t.fetches == 1 && t.discoveries == 1);
+  CHECK(strcmp(t.label, "invalid_discovery") == 0);
+  CHECK(strstr(t.message, "not the configured issuer") != NULL);
+  CHECK(cg_http_answer_status(a) == 503 && cg_http_answer_retry_after(a) >= 1);
+  CHECK(answer_eq(cg_http_answer_error, a, "jwks_unavailable"));
+  cg_http_answer_free(a);
+  CHECK_STATUS(cg_guard_issuer_ready(g, 0, FX_MI_NOW, &ready), CG_OK);
+  CHECK(!ready);
+  cg_guard_free(g);
+  cryptr_route = "/oidc";
+}
+
 static void test_threads(void) {
   struct shared s;
   struct worker_arg args[THREADS];
@@ -1052,6 +1161,7 @@ int main(void) {
   test_due_fetches();
   test_fetch_failures();
   test_guard_new();
+  test_discovery();
   test_check_arguments();
   test_threads();
   printf("c guard (%s): %d passed, %d failed\n", CG_VERSION, passed, failed);
