@@ -929,8 +929,9 @@ enum cg_status cg_guard_fetch_failed(struct cg_guard *guard,
 // The fetches the policy wants started now without a request, one per call: at start-up (so the
 // first requests find their key sets) and from a periodic timer (background refreshes, and the
 // retries of an issuer that is down or served no usable key). Call it in a loop until `*fetch`
-// is NULL; run and report each fetch as one from `cg_guard_advance`. Call it with the host's lock
-// held.
+// is NULL; run and report each fetch as one from `cg_guard_advance`, before asking for the next:
+// a reported OpenID configuration makes its key set due at once, and the same loop gets it. Call
+// it with the host's lock held.
 enum cg_status cg_guard_due_fetches(struct cg_guard *guard, uint64_t now, struct cg_fetch **fetch);
 
 // Whether every configured issuer is ready at `now`: a usable key set holding a usable key (for a

@@ -501,8 +501,9 @@ pub extern "C" fn cg_guard_fetch_failed(
 /// The fetches the policy wants started now without a request, one per call: at start-up (so the
 /// first requests find their key sets) and from a periodic timer (background refreshes, and the
 /// retries of an issuer that is down or served no usable key). Call it in a loop until `*fetch`
-/// is NULL; run and report each fetch as one from `cg_guard_advance`. Call it with the host's lock
-/// held.
+/// is NULL; run and report each fetch as one from `cg_guard_advance`, before asking for the next:
+/// a reported OpenID configuration makes its key set due at once, and the same loop gets it. Call
+/// it with the host's lock held.
 #[unsafe(no_mangle)]
 pub extern "C" fn cg_guard_due_fetches(
     guard: *mut cg_guard,

@@ -40,6 +40,10 @@ SETTING_NAMES: Tuple[str, ...] = tuple(name for name, _ in SETTINGS) + tuple(old
 
 log = logging.getLogger("cryptr_guard")
 
+# The most rounds of fetches one warm-up runs (an OpenID configuration, then its key set, take
+# two; each success leaves its document fresh, so the bound only guards against a jumping clock).
+_WARM_UP_ROUNDS = 4
+
 _KEYWORDS: Dict[str, str] = {name[len("CRYPTR_") :].lower(): name for name, _ in SETTINGS}
 
 #: An async fetcher: ``await fetcher(url, timeout, max_bytes)`` answers a ``FetchOutcome``.
@@ -166,13 +170,20 @@ class Host:
 
     async def fetch_due(self) -> List[Dict[str, str]]:
         """Runs the fetches the core wants now without a request, on the event loop (a warm-up
-        at start-up, e.g. in a lifespan handler, or a periodic retry), and waits for them."""
-        jobs = self.guard.due_fetches()
-        labels = await asyncio.gather(*(self.run(job) for job in jobs))
-        return [
-            {"issuer": job.issuer, "jwks_url": job.url, "kind": job.kind, "outcome": label}
-            for job, label in zip(jobs, labels)
-        ]
+        at start-up, e.g. in a lifespan handler, or a periodic retry), and waits for them. Round
+        after round while one installs something (``ok``: an installed OpenID configuration makes
+        its key set due at once), as ``Guard.fetch_due`` does."""
+        reports: List[Dict[str, str]] = []
+        for _ in range(_WARM_UP_ROUNDS):
+            jobs = self.guard.due_fetches()
+            labels = await asyncio.gather(*(self.run(job) for job in jobs))
+            reports += [
+                {"issuer": job.issuer, "jwks_url": job.url, "kind": job.kind, "outcome": label}
+                for job, label in zip(jobs, labels)
+            ]
+            if "ok" not in labels:
+                break
+        return reports
 
     def _start(self, job: FetchJob) -> None:
         """Starts a background fetch on the running loop, holding its task until it ends."""

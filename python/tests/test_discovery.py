@@ -5,6 +5,7 @@ default ``JwksClient``) and the Flask extension only move the bytes."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 import time
@@ -123,13 +124,14 @@ def test_a_configuration_naming_another_issuer_is_jwks_unavailable(
 
 def test_the_warm_up_fetches_say_what_they_fetch(provider: Provider, k1: Key) -> None:
     guard = Guard(settings(provider))
+    # One warm-up call: the configuration, then (a second round) the key set it names.
     first = guard.fetch_due()
     assert [(r["kind"], r["jwks_url"], r["outcome"]) for r in first] == [
-        ("discovery", provider.base_url + CONFIGURATION, "ok")
+        ("discovery", provider.base_url + CONFIGURATION, "ok"),
+        ("key_set", provider.base_url + KEYS, "ok"),
     ]
-    second = guard.fetch_due()
-    assert [(r["kind"], r["jwks_url"], r["outcome"]) for r in second] == [("key_set", provider.base_url + KEYS, "ok")]
     assert guard.is_ready()
+    assert guard.fetch_due() == []
     assert guard.validate(k1.sign(provider.claims()))["sub"] == "user-1"
     assert provider.paths == [CONFIGURATION, KEYS]
 
@@ -146,3 +148,16 @@ def test_flask_with_the_issuer_alone(provider: Provider, k1: Key, make_app: Any)
     )
     assert response.status_code == 200, response.get_data(as_text=True)
     assert CONFIGURATION in provider.paths and KEYS in provider.paths
+
+
+def test_the_async_warm_up_discovers_then_fetches_the_key_set(provider: Provider, k1: Key) -> None:
+    from cryptr_guard.fastapi import CryptrGuard
+
+    guard = CryptrGuard(settings=settings(provider))
+    reports = asyncio.run(guard.fetch_due())
+    assert [(r["kind"], r["jwks_url"], r["outcome"]) for r in reports] == [
+        ("discovery", provider.base_url + CONFIGURATION, "ok"),
+        ("key_set", provider.base_url + KEYS, "ok"),
+    ]
+    assert guard.guard.is_ready()
+    assert provider.paths == [CONFIGURATION, KEYS]

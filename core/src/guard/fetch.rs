@@ -204,6 +204,17 @@ impl FetchReport {
             FetchReport::Failed(failure) => failure.label(),
         }
     }
+
+    /// Whether the fetch installed a document (a key set, or an OpenID configuration, whose
+    /// key set is then due at once): the `ok` of [`label`](Self::label). A warm-up calls
+    /// [`Guard::due_fetches`](super::Guard::due_fetches) again after a round with such a
+    /// report, until a round installs nothing or nothing is due.
+    pub fn installed(&self) -> bool {
+        matches!(
+            self,
+            FetchReport::Installed { .. } | FetchReport::Discovered { .. }
+        )
+    }
 }
 
 impl fmt::Display for FetchReport {

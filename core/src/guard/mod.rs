@@ -431,8 +431,9 @@ impl Guard {
     /// The fetches the policy wants started now, without a request: at start-up (so the first
     /// request finds a key set) and from a host's periodic timer (background refreshes, and the
     /// retries of an issuer that is down or served no usable key). For an issuer whose JWKS URL
-    /// is discovered, its key set is due only once its OpenID configuration is installed (a
-    /// later call).
+    /// is discovered, its key set is due only once its OpenID configuration is installed: a
+    /// warm-up calls again after a round in which a fetch installed something
+    /// ([`FetchReport::installed`]), until a round installs nothing or nothing is due.
     pub fn due_fetches(&mut self, now: u64) -> Vec<Fetch> {
         let settings = self.settings;
         let mut due = Vec::new();
