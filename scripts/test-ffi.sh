@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Tests of the C library (ffi/, include/): the committed header is what the pinned cbindgen
 # generates, clippy, the Rust unit tests, the C tests (C99, -Wall -Wextra -Wpedantic -Werror: the
-# api program, test_api.c with test_api_*.c, and the guard program, test_guard.c, which drives a
-# two-issuer guard against a real test issuer on 127.0.0.1, ffi/tests/c/issuer.py) linked
-# against the static and the shared library, each run plain, under ASan+UBSan and under valgrind
+# api program, test_api.c with test_api_*.c, and the guard program, test_guard.c with
+# test_guard_*.c, which drives a two-issuer guard against a real test issuer on 127.0.0.1,
+# ffi/tests/c/issuer.py) linked against the static and the shared library, each run plain, under
+# ASan+UBSan and under valgrind
 # memcheck, the C conformance runner over every vector compared with the expectations (and with
 # the core runner), and the example CLI built through
 # pkg-config (shared and static, with the Makefile and with the README's command lines) and run;

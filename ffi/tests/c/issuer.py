@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""A test issuer on 127.0.0.1 for the guard's C tests (test_guard.c): it publishes the two
+"""A test issuer on 127.0.0.1 for the guard's C tests (test_guard*.c): it publishes the two
 organizations' key sets of tests/vectors/multi_issuer.json over plain HTTP, and a few broken
 issuers.
 
@@ -22,8 +22,8 @@ Paths (HTTP/1.0, the connection closes after each response):
                                  as /oidc/..., but naming the issuer .../t/ORG/ (one more slash)
     anything else                404
 
-The OpenID paths stand for https://shark-academy.cryptr.eu/...: test_guard.c's HTTP client sends
-that origin's requests here, as a test resolver would.
+The OpenID paths stand for https://shark-academy.cryptr.eu/...: the test's host (run_fetch in
+test_guard.c) sends that origin's requests here, as a test resolver would.
 """
 import json
 import os

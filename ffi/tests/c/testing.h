@@ -1,7 +1,7 @@
 /*
- * The check macros of the C test programs (test_api.c with test_api_*.c, test_guard.c): each
- * counts a pass or reports the failed line on stderr. A program may be several translation
- * units: the counters are defined once, in the file that has main().
+ * The check macros of the C test programs (test_api.c with test_api_*.c, test_guard.c with
+ * test_guard_*.c): each counts a pass or reports the failed line on stderr. A program is several
+ * translation units: the counters are defined once, in the file that has main().
  */
 #ifndef CG_TESTING_H
 #define CG_TESTING_H
