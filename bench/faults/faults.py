@@ -362,10 +362,6 @@ class Timeout(Exception):
     pass
 
 
-class Timeout(Exception):
-    pass
-
-
 # --- The hosts ----------------------------------------------------------------------------------
 
 
@@ -1019,8 +1015,8 @@ class Run:
             for (t, answer), label in zip(timeline, labels):
                 out.append(f"    {t:6.1f} s  {answer:18} {'installed' if answer == 'good' else 'failed':9}  "
                            f"allowed as: {label}")  # fmt: skip
-            for r in recoveries:
-                out.append(f"    recovery: {r}")
+            for recovery in recoveries:
+                out.append(f"    recovery: {recovery}")
         out.append(f"  bound: {bound} = {workers} process(es) x {per_process} ({bound_fresh} refreshes of a good set "
                    f"at most every {MIN_TTL} s over {duration} s + {bound_unknown} unknown-kid refetches + {bound_fail} "
                    "failures under backoff in " + ", ".join(f"{n} {b - a:.0f} s" for n, a, b in windows) + ")"
