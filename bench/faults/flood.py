@@ -14,7 +14,7 @@ Measures, against the server on 127.0.0.1 with a local issuer:
 Floods: `ulimit` (the server under `prlimit --nofile=LIMIT`, the flood above that limit) and
 `large` (flooders of N connections each against the default limits, phase after phase on one
 server, to show the memory bound across floods). Standard library
-only; the RSA key and token come from faults.py.
+only; the RSA key, the token and the issuer come from faults.py's harness package.
 """
 
 from __future__ import annotations
@@ -31,7 +31,10 @@ import time
 from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from faults import AUDIENCE, Issuer, RsaKey, free_port, http_get, jwt, parse_metrics  # noqa: E402
+from harness.hosts import AUDIENCE  # noqa: E402
+from harness.issuer import Issuer  # noqa: E402
+from harness.load import free_port, http_get, parse_metrics  # noqa: E402
+from harness.tokens import RsaKey, jwt  # noqa: E402
 
 
 class Server:
