@@ -203,8 +203,12 @@ installed_layout() {
     [ -f "$l/libcryptr_guard.a" ] && [ -f "$prefix/include/cryptr_guard.h" ] &&
     [ -f "$l/cmake/cryptr_guard/cryptr_guardConfig.cmake" ] &&
     [ -f "$l/cmake/cryptr_guard/cryptr_guardConfigVersion.cmake" ] || return 1
-  readelf -d "$l/libcryptr_guard.so.$version" | grep -F '(SONAME)' | tee /dev/stderr |
-    grep -F '[libcryptr_guard.so.0]' >/dev/null || return 1
+  # Not `tee /dev/stderr`: with stdout and stderr sent to one file (a CI log), reopening it
+  # truncates that file.
+  local soname
+  soname=$(readelf -d "$l/libcryptr_guard.so.$version" | grep -F '(SONAME)') || return 1
+  echo "$soname" >&2
+  grep -qF '[libcryptr_guard.so.0]' <<<"$soname" || return 1
   # Stripped: no debug sections in either library, no symbol table in the .so; every function
   # of the header still exported.
   ! readelf -S "$l/libcryptr_guard.so.$version" "$l/libcryptr_guard.a" | grep ' \.debug_' >/dev/null &&
