@@ -9,15 +9,15 @@ use super::*;
 use crate::keyset_cache::FetchReason;
 
 const VECTORS: &str = include_str!("../../../tests/vectors/multi_issuer.json");
-const A: &str = "https://shark-academy.cryptr.eu/t/shark-academy";
-const B: &str = "https://shark-academy.cryptr.eu/t/blue-whale";
-const CLIENT: &str = "e68989a5-bd87-45ca-8d0e-d5f91f285849";
+pub(super) const A: &str = "https://shark-academy.cryptr.eu/t/shark-academy";
+pub(super) const B: &str = "https://shark-academy.cryptr.eu/t/blue-whale";
+pub(super) const CLIENT: &str = "e68989a5-bd87-45ca-8d0e-d5f91f285849";
 
-fn vectors() -> Value {
+pub(super) fn vectors() -> Value {
     serde_json::from_str(VECTORS).unwrap()
 }
 
-fn token(name: &str) -> (String, u64) {
+pub(super) fn token(name: &str) -> (String, u64) {
     let v = vectors();
     let case = v["cases"]
         .as_array()
@@ -32,7 +32,7 @@ fn token(name: &str) -> (String, u64) {
     )
 }
 
-fn jwks(issuer: &str) -> Vec<u8> {
+pub(super) fn jwks(issuer: &str) -> Vec<u8> {
     serde_json::to_vec(&vectors()["jwks_by_issuer"][issuer]).unwrap()
 }
 

@@ -2,46 +2,18 @@
 //! two-organization vectors: the document first, then the key set at its `jwks_uri`; a document
 //! that cannot be used is a failed fetch; the document's cache; what never fetches it.
 
-use alloc::string::String;
 use alloc::vec::Vec;
-use serde_json::Value;
 
+use super::tests::{A, B, CLIENT, jwks, token};
 use super::*;
 use crate::keyset_cache::FetchReason;
 
-const VECTORS: &str = include_str!("../../../tests/vectors/multi_issuer.json");
-const A: &str = "https://shark-academy.cryptr.eu/t/shark-academy";
-const B: &str = "https://shark-academy.cryptr.eu/t/blue-whale";
-const CLIENT: &str = "e68989a5-bd87-45ca-8d0e-d5f91f285849";
 const A_CONFIG: &str =
     "https://shark-academy.cryptr.eu/t/shark-academy/.well-known/openid-configuration";
 const B_CONFIG: &str =
     "https://shark-academy.cryptr.eu/t/blue-whale/.well-known/openid-configuration";
 const A_KEYS: &str = "https://keys.example/a";
 const B_KEYS: &str = "https://keys.example/b";
-
-fn vectors() -> Value {
-    serde_json::from_str(VECTORS).unwrap()
-}
-
-fn token(name: &str) -> (String, u64) {
-    let v = vectors();
-    let case = v["cases"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == name)
-        .unwrap()
-        .clone();
-    (
-        case["token"].as_str().unwrap().into(),
-        case["now"].as_u64().unwrap(),
-    )
-}
-
-fn jwks(issuer: &str) -> Vec<u8> {
-    serde_json::to_vec(&vectors()["jwks_by_issuer"][issuer]).unwrap()
-}
 
 fn configuration(issuer: &str, jwks_uri: &str) -> Vec<u8> {
     serde_json::to_vec(&serde_json::json!({
