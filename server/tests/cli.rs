@@ -339,10 +339,37 @@ fn a_boolean_variable_takes_every_spelling_of_the_shared_rule() {
     }
 }
 
+/// Starts `cryptr-guard` with `args` at `RUST_LOG=level`; the lines of its stderr that `wanted`
+/// accepts arrive on the receiver, in order, until it is dropped.
+fn watch_stderr(
+    args: &[&str],
+    level: &str,
+    wanted: fn(&str) -> bool,
+) -> (std::process::Child, std::sync::mpsc::Receiver<String>) {
+    let mut child = command()
+        .args(args)
+        .env("RUST_LOG", level)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (send, receive) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            if wanted(&line) && send.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    (child, receive)
+}
+
 #[test]
 fn serve_logs_a_failed_fetch_with_its_cause() {
-    let mut child = command()
-        .args([
+    let (mut child, receive) = watch_stderr(
+        &[
             "serve",
             "--bind",
             "127.0.0.1:0",
@@ -353,23 +380,10 @@ fn serve_logs_a_failed_fetch_with_its_cause() {
             "--audience",
             AUDIENCE,
             "--allow-http",
-        ])
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (send, receive) = std::sync::mpsc::channel::<String>();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines() {
-            let Ok(line) = line else { break };
-            if line.contains("JWKS fetch failed") {
-                let _ = send.send(line);
-                break;
-            }
-        }
-    });
+        ],
+        "warn",
+        |line| line.contains("JWKS fetch failed"),
+    );
     let line = receive.recv_timeout(Duration::from_secs(20));
     let _ = child.kill();
     let _ = child.wait();
@@ -384,8 +398,8 @@ fn serve_logs_a_failed_fetch_with_its_cause() {
 #[test]
 fn serve_with_an_issuer_alone_logs_a_failed_discovery_with_its_cause() {
     let issuer = "http://127.0.0.1:9/realms/acme";
-    let mut child = command()
-        .args([
+    let (mut child, receive) = watch_stderr(
+        &[
             "serve",
             "--bind",
             "127.0.0.1:0",
@@ -394,23 +408,10 @@ fn serve_with_an_issuer_alone_logs_a_failed_discovery_with_its_cause() {
             "--audience",
             AUDIENCE,
             "--allow-http",
-        ])
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (send, receive) = std::sync::mpsc::channel::<String>();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines() {
-            let Ok(line) = line else { break };
-            let wanted = line.contains("issuer configured") || line.contains("discovery failed");
-            if wanted && send.send(line).is_err() {
-                break;
-            }
-        }
-    });
+        ],
+        "info",
+        |line| line.contains("issuer configured") || line.contains("discovery failed"),
+    );
     let configured = receive.recv_timeout(Duration::from_secs(20));
     let failed = receive.recv_timeout(Duration::from_secs(20));
     let _ = child.kill();
