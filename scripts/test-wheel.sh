@@ -15,8 +15,10 @@ wheel=$(ls dist/cryptr_guard-*-abi3-*.whl)
 sdist=$(ls dist/cryptr_guard-*.tar.gz)
 echo "== wheel: $wheel (sdist $sdist)"
 echo "== wheel: the server binary (cryptr-guard demo, cryptr-guard serve)"
-cargo build -q --release -p cryptr-guard-server --bin cryptr-guard
-server="${CARGO_TARGET_DIR:-$root/target}/release/cryptr-guard"
+# The debug build that `cargo test` already made (its RSA crates are optimised even there): a
+# release build would add over a minute to the test command for the same answers.
+cargo build -q -p cryptr-guard-server --bin cryptr-guard
+server="${CARGO_TARGET_DIR:-$root/target}/debug/cryptr-guard"
 python=$(command -v python3)
 
 # No Rust toolchain from here on: PATH without ~/.cargo/bin (and rustup's variables unset).
