@@ -14,7 +14,6 @@ targets are interleaved over rounds, and the ratios are the median of the per-ro
 from __future__ import annotations
 
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -22,7 +21,7 @@ from pathlib import Path
 from typing import Dict, List
 
 from bench_flask import NICE, free_port, wait_http, wrk
-from benchkit import AUD, TENANT, issuer_tree, wrk_args
+from benchkit import AUD, TENANT, issuer_tree, print_samples, stop, wrk_args
 
 ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
@@ -77,19 +76,9 @@ def main() -> None:
         print("| --- | ---: | ---: |")
         for name in names:
             print(f"| {name} | {medians[name]:.0f} | {round_ratio(name) * 100:.0f}% |")
-        print("\nsamples (req/s, in round order):")
-        for name, values in samples.items():
-            print(f"- {name}: {', '.join(f'{v:.0f}' for v in values)}")
-        print(f"load average after the run: {os.getloadavg()[0]:.2f}")
+        print_samples(samples)
     finally:
-        for p in procs:
-            p.terminate()
-        for p in procs:
-            try:
-                p.wait(10)
-            except subprocess.TimeoutExpired:
-                p.kill()
-        shutil.rmtree(work, ignore_errors=True)
+        stop(procs, work)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import socket
 import statistics
 import subprocess
@@ -26,7 +25,7 @@ import urllib.request
 from pathlib import Path
 from typing import Dict, List
 
-from benchkit import AUD, TENANT, issuer_tree, wrk_args
+from benchkit import AUD, TENANT, issuer_tree, print_samples, stop, wrk_args
 
 ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
@@ -122,19 +121,9 @@ def main() -> None:
         for name in names:
             print(f"| {name} | {medians[name]:.0f} | {round_ratio(name, names[0]) * 100:.0f}% | "
                   f"{round_ratio(name, names[-1]):.1f}× |")
-        print("\nsamples (req/s, in round order):")
-        for name, values in samples.items():
-            print(f"- {name}: {', '.join(f'{v:.0f}' for v in values)}")
-        print(f"load average after the run: {os.getloadavg()[0]:.2f}")
+        print_samples(samples)
     finally:
-        for p in procs:
-            p.terminate()
-        for p in procs:
-            try:
-                p.wait(10)
-            except subprocess.TimeoutExpired:
-                p.kill()
-        shutil.rmtree(work, ignore_errors=True)
+        stop(procs, work)
 
 
 if __name__ == "__main__":

@@ -6,11 +6,13 @@ from __future__ import annotations
 import argparse
 import base64
 import json
+import os
 import shutil
+import subprocess
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Dict, Tuple
+from typing import Any, Dict, List, Tuple
 
 import jwt as pyjwt
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -67,3 +69,23 @@ def issuer_tree(bits: int, issuer_port: int) -> Tuple[Path, str, str]:
     well_known.write_text(json.dumps({"keys": [jwk]}))
     base_url = f"http://127.0.0.1:{issuer_port}"
     return work, base_url, access_token(private, f"{base_url}/t/{TENANT}")
+
+
+def print_samples(samples: Dict[str, List[float]]) -> None:
+    """Every round's requests/s of each target, then the load average after the run."""
+    print("\nsamples (req/s, in round order):")
+    for name, values in samples.items():
+        print(f"- {name}: {', '.join(f'{v:.0f}' for v in values)}")
+    print(f"load average after the run: {os.getloadavg()[0]:.2f}")
+
+
+def stop(procs: List[subprocess.Popen], work: Path) -> None:
+    """Stops the benchmark's processes (killed after 10 s) and removes its folder."""
+    for p in procs:
+        p.terminate()
+    for p in procs:
+        try:
+            p.wait(10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+    shutil.rmtree(work, ignore_errors=True)
