@@ -15,7 +15,7 @@ use std::sync::{Arc, Condvar, Mutex, TryLockError};
 use std::time::{Duration, Instant};
 
 use cryptr_guard_core::guard::{Fetch, FetchReport, FetchResult, HostConfig};
-use cryptr_guard_core::{Action, Check, Guard, Rejection, Validator, Verified, bearer_token};
+use cryptr_guard_core::{Action, Check, Guard, Rejection, Validator, Verified};
 use pyo3::exceptions::{PyException, PyTypeError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
@@ -382,30 +382,8 @@ impl PyGuard {
         authorization: Option<&Bound<'_, PyAny>>,
         now: Option<u64>,
     ) -> PyResult<PyVerified> {
-        let refused = |refusal: Rejection| rejection(py, &refusal);
-        match authorization {
-            None => Err(refused(Rejection::MissingHeader)),
-            Some(value)
-                if value.is_instance_of::<PyString>() || value.is_instance_of::<PyBytes>() =>
-            {
-                let header = bytes_obj(value, "authorization")?;
-                let token = bearer_token([header.as_bytes()]).map_err(refused)?;
-                self.verified(py, token, now)
-            }
-            Some(values) => {
-                let values = values
-                    .try_iter()
-                    .map_err(|_| {
-                        PyTypeError::new_err(
-                            "authorization must be None, a str, bytes, or a list of them",
-                        )
-                    })?
-                    .map(|value| bytes_obj(&value?, "authorization"))
-                    .collect::<PyResult<Vec<_>>>()?;
-                let token = bearer_token(values.iter().map(|v| v.as_bytes())).map_err(refused)?;
-                self.verified(py, token, now)
-            }
-        }
+        let token = PyGuard::bearer(py, authorization)?;
+        self.verified(py, token.as_ref(), now)
     }
 
     /// The claims of `token` (`str` or `bytes`), or the `CryptrGuardError` of its refusal.
